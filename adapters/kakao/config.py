@@ -1,0 +1,76 @@
+"""Settings of the Kakao skill channel: the `channels.kakao` section of the gateway settings.
+
+Every field has a working default, so `channels: {kakao: {enabled: true}}` is a complete section.
+The secret header's *value* never lives here: `secret_env` names the environment variable holding it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from core.settings import SettingsError
+
+
+class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool = True
+    path: str = "/kakao/skill"  # skill URL path registered in the Kakao admin centre
+    # Kakao does not sign skill requests; the admin centre can send a custom header instead.
+    secret_header: str = "X-Sangdam-Secret"
+    secret_env: str = "SANGDAM_KAKAO_SECRET"  # env var holding the header's value; unset = no check
+    allowed_bot_ids: list[str] = []  # optional allow-list of payload bot.id values; empty = any
+
+    # Kakao gives a skill 5 s; ≈4 s of our own time leaves room for the network and tunnels.
+    budget_s: float = 4.0
+    # The POST to callbackUrl must leave by this many seconds after receipt (the URL expires at 60 s).
+    callback_deadline_s: float = 50.0
+    # Wait this long after the ack has been sent before POSTing, so Kakao has registered the ack.
+    callback_settle_s: float = 1.0
+    callback_timeout_s: float = 8.0  # one POST's timeout (capped by what is left of the window)
+    callback_allow_hosts: list[str] = ["*.kakao.com"]  # "*.x" = x and any subdomain of x
+    callback_require_https: bool = True  # tests set False to use a loopback http stand-in
+
+    late_answer_ttl_s: float = 3600.0  # a stashed late answer is served on the next message within this
+    max_body_bytes: int = 256 * 1024
+
+    # Customer-facing texts (Korean, 해요체).
+    waiting_text: str = "답변을 준비하고 있어요. 잠시만 기다려 주세요!"
+    late_apology_text: str = (
+        "답변을 준비하는 데 시간이 조금 더 걸리고 있어요. 죄송해요! "
+        "잠시 후 아래 '답변 확인하기'를 눌러 주시면 바로 알려 드릴게요."
+    )
+    pending_text: str = "답변을 아직 준비하고 있어요. 잠시 후 '답변 확인하기'를 다시 눌러 주세요."
+    late_intro_text: str = "기다려 주셔서 감사해요. 앞서 문의하신 내용에 대한 답변이에요."
+    late_answer_label: str = "답변 확인하기"
+    error_text: str = "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 말씀해 주세요."
+    operator_label: str = "상담직원 연결"
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {self.path!r}")
+        if not 0 < self.budget_s < 5:
+            raise ValueError(f"budget_s must be between 0 and 5 (Kakao's timeout), got {self.budget_s}")
+        if not self.budget_s < self.callback_deadline_s < 60:
+            raise ValueError(
+                "callback_deadline_s must be above budget_s and below 60 (the callback URL's lifetime), "
+                f"got {self.callback_deadline_s}"
+            )
+        if self.callback_settle_s < 0 or self.callback_timeout_s <= 0:
+            raise ValueError("callback_settle_s must be >= 0 and callback_timeout_s > 0")
+        if not self.secret_header.strip():
+            raise ValueError("secret_header must name an HTTP header")
+
+    def secret(self, env: Mapping[str, str]) -> str | None:
+        """The configured secret header value, or None when the env var is unset or empty."""
+        value = env.get(self.secret_env, "")
+        return value or None
+
+
+def parse_config(section: Mapping[str, Any]) -> KakaoConfig:
+    """Validate the `channels.kakao` section; errors name the offending key."""
+    try:
+        return msgspec.convert(dict(section), KakaoConfig, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise SettingsError(f"invalid channels.kakao settings: {exc}") from exc

@@ -1,0 +1,292 @@
+"""The skill request: authenticate, parse, run the turn against Kakao's 5-second rule, answer.
+
+Timeline of one request (clock starts at receipt, docs/kakao.md §6.3):
+
+    0 ─ budget_s           turn finished → answer inline
+    budget_s, callbackUrl  answer {useCallback: true, data.text: waiting text}; the turn goes on as a job;
+                           once the ack has been sent + callback_settle_s, POST the final answer (once);
+                           still running at callback_deadline_s → POST an apology with a "답변 확인하기"
+                           quick reply and stash the answer when it is ready
+    budget_s, no URL       answer with the engine's fast reply (knowledge/fallback, no tools) + the quick
+                           reply; stash the turn's answer when it is ready
+
+A stashed ("late") answer is kept in the store under kakao:late:<botUserKey> and served on the customer's
+next message: alone when they press "답변 확인하기", otherwise in front of the new answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, NamedTuple
+
+import msgspec
+import structlog
+
+from adapters.kakao.callback import CallbackClient, url_fingerprint
+from adapters.kakao.config import KakaoConfig
+from adapters.kakao.limits import validate
+from adapters.kakao.payload import PayloadError, parse_payload, to_inbound
+from adapters.kakao.render import callback_ack, render, render_text
+from adapters.kakao.response import SkillResponse, encode_response
+from core.engine import Engine
+from core.messages import Button, Inbound, QuickReplies, ReplyPart, Text, Turn, TurnResult
+from core.metrics import Metrics
+from core.store.base import Store
+
+_log = structlog.get_logger(__name__)
+
+LATE_ANSWER_PAYLOAD = "sangdam:kakao:late-answer"  # postback of the "답변 확인하기" quick reply
+_ACK_SENT_WAIT_S = 2.0  # if the server never reports the ack as sent, go on after this long
+_FAST_REPLY_TIMEOUT_S = 0.5  # cap on engine.fast_reply; it runs inside Kakao's 5 s too
+
+_parts_encoder = msgspec.msgpack.Encoder()
+_parts_decoder = msgspec.msgpack.Decoder(list[ReplyPart])
+_json_encoder = msgspec.json.Encoder()
+
+
+class SkillReply(NamedTuple):
+    """What the HTTP layer sends: status, JSON body, and a hook to call once the body has been sent."""
+
+    status: int
+    body: bytes
+    after_send: Callable[[], Awaitable[None]] | None = None
+
+
+def _error(status: int, error: str, detail: str) -> SkillReply:
+    return SkillReply(status, _json_encoder.encode({"error": error, "detail": detail}))
+
+
+class SkillHandler:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        store: Store,
+        callbacks: CallbackClient,
+        config: KakaoConfig,
+        secret: str | None,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._callbacks = callbacks
+        self._config = config
+        self._secret = secret.encode("utf-8") if secret else None
+        self._header = config.secret_header.lower()
+        self._metrics = metrics
+        self._clock = clock
+        self._jobs: set[asyncio.Task[None]] = set()
+
+    # --- request ---------------------------------------------------------------------------------
+
+    async def handle(self, headers: Mapping[str, str], body: bytes) -> SkillReply:
+        """Answer one skill request; never raises (a failure becomes a polite reply, not a 500)."""
+        received = self._clock()
+        if self._secret is not None:
+            given = headers.get(self._header, "").encode("utf-8")
+            if not hmac.compare_digest(given, self._secret):
+                self._metrics.incr("kakao_unauthorized")
+                return _error(401, "unauthorized", f"missing or wrong {self._config.secret_header} header")
+        if len(body) > self._config.max_body_bytes:
+            return _error(413, "payload_too_large", f"body over {self._config.max_body_bytes} bytes")
+        try:
+            payload = parse_payload(body)
+        except PayloadError as exc:
+            self._metrics.incr("kakao_bad_request")
+            return _error(400, "bad_request", str(exc))
+        if self._config.allowed_bot_ids and payload.bot.id not in self._config.allowed_bot_ids:
+            return _error(403, "forbidden", "bot.id is not in channels.kakao.allowed_bot_ids")
+        try:
+            return await self._answer(payload, received)
+        except Exception:
+            _log.exception("kakao_skill_failed")
+            self._metrics.incr("kakao_error")
+            return SkillReply(200, self._encode(render_text(self._config.error_text)))
+
+    async def _answer(self, payload: Any, received: float) -> SkillReply:
+        callback_url: str | None = payload.userRequest.callbackUrl or None
+        if callback_url is not None and (problem := self._callbacks.allowed(callback_url)) is not None:
+            _log.warning("kakao_callback_url_refused", reason=problem)
+            self._metrics.incr("kakao_callback:refused")
+            callback_url = None
+        # The callback token is unique per skill request: the only idempotency key Kakao offers.
+        key = url_fingerprint(callback_url) if callback_url else None
+        inbound = to_inbound(payload, idempotency_key=key)
+        user_key = inbound.conversation_key
+
+        if self._asks_for_late_answer(inbound):
+            reply = await self._serve_late_answer(user_key)
+            if reply is not None:
+                return reply
+        earlier = await self._take_late_answer(user_key)
+
+        turn_task = asyncio.ensure_future(self._engine.handle(inbound))
+        remaining = self._config.budget_s - (self._clock() - received)
+        done, _ = await asyncio.wait((turn_task,), timeout=max(remaining, 0.0))
+        if done:
+            turn = self._turn_of(turn_task)
+            self._metrics.incr("kakao_inline")
+            if turn.duplicate:
+                # The first request with this callback URL owns the answer; this copy only acknowledges.
+                return SkillReply(200, self._ack())
+            return SkillReply(200, self._render(earlier + turn.parts))
+
+        await self._store.put(_pending_key(user_key), b"1", self._config.late_answer_ttl_s)
+        if callback_url is not None:
+            self._metrics.incr("kakao_callback_ack")
+            ack_sent = asyncio.Event()
+
+            async def mark_ack_sent() -> None:
+                ack_sent.set()
+
+            self._spawn(self._finish_by_callback(turn_task, callback_url, user_key, earlier, received, ack_sent))
+            return SkillReply(200, self._ack(), mark_ack_sent)
+
+        self._metrics.incr("kakao_fast_answer")
+        self._spawn(self._stash_when_done(turn_task, user_key, earlier))
+        return SkillReply(200, self._render(earlier + await self._fast_parts(inbound) + self._pending_parts()))
+
+    # --- late answers ----------------------------------------------------------------------------
+
+    def _asks_for_late_answer(self, inbound: Inbound) -> bool:
+        return inbound.payload == LATE_ANSWER_PAYLOAD or inbound.text.strip() == self._config.late_answer_label
+
+    async def _serve_late_answer(self, user_key: str) -> SkillReply | None:
+        """The stashed answer, a "still working" note, or None (nothing pending: a normal turn)."""
+        earlier = await self._take_late_answer(user_key)
+        if earlier:
+            return SkillReply(200, self._render(earlier))
+        if await self._store.get(_pending_key(user_key)) is not None:
+            return SkillReply(200, self._render([Text(text=self._config.pending_text), *self._pending_parts()]))
+        return None
+
+    async def _take_late_answer(self, user_key: str) -> list[ReplyPart]:
+        data = await self._store.pop(_late_key(user_key))
+        if data is None:
+            return []
+        self._metrics.incr("kakao_late_served")
+        return [Text(text=self._config.late_intro_text), *_parts_decoder.decode(data)]
+
+    async def stash(self, user_key: str, parts: list[ReplyPart]) -> None:
+        """Keep an undelivered answer for the next message (appended to one already waiting)."""
+        waiting = await self._store.pop(_late_key(user_key))
+        if waiting is not None:
+            parts = _parts_decoder.decode(waiting) + parts
+        await self._store.put(_late_key(user_key), _parts_encoder.encode(parts), self._config.late_answer_ttl_s)
+        await self._store.pop(_pending_key(user_key))
+        self._metrics.incr("kakao_late_stashed")
+
+    def _pending_parts(self) -> list[ReplyPart]:
+        label = self._config.late_answer_label
+        return [QuickReplies(options=[Button(label=label, kind="postback", value=LATE_ANSWER_PAYLOAD)])]
+
+    # --- background jobs -------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        job = asyncio.get_running_loop().create_task(coro)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+
+    async def _finish_by_callback(
+        self,
+        turn_task: asyncio.Future[Turn],
+        url: str,
+        user_key: str,
+        earlier: list[ReplyPart],
+        received: float,
+        ack_sent: asyncio.Event,
+    ) -> None:
+        """After the ack: POST the final answer once, or an apology if the turn misses the deadline."""
+        deadline = received + self._config.callback_deadline_s
+        try:
+            async with asyncio.timeout(_ACK_SENT_WAIT_S):
+                await ack_sent.wait()
+        except TimeoutError:
+            _log.warning("kakao_ack_not_confirmed", callback=url_fingerprint(url))
+        # Kakao may refuse a POST that arrives before it has processed the ack.
+        not_before = self._clock() + self._config.callback_settle_s
+        await asyncio.wait((turn_task,), timeout=max(deadline - self._clock(), 0.0))
+        await asyncio.sleep(max(not_before - self._clock(), 0.0))
+
+        if turn_task.done():
+            parts = earlier + self._turn_of(turn_task).parts
+            outcome = await self._callbacks.post_once(url, self._render(parts), received_at=received,
+                                                      deadline=deadline)
+            if outcome.ok:
+                await self._store.pop(_pending_key(user_key))
+            else:
+                await self.stash(user_key, parts)
+            return
+
+        apology: list[ReplyPart] = [Text(text=self._config.late_apology_text), *self._pending_parts()]
+        await self._callbacks.post_once(url, self._render(apology), received_at=received, deadline=deadline)
+        self._metrics.incr("kakao_callback_late")
+        await self._stash_when_done(turn_task, user_key, earlier)
+
+    async def _stash_when_done(
+        self, turn_task: asyncio.Future[Turn], user_key: str, earlier: list[ReplyPart]
+    ) -> None:
+        await asyncio.wait((turn_task,))
+        await self.stash(user_key, earlier + self._turn_of(turn_task).parts)
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Let running jobs finish (they hold answers owed to customers), then cancel stragglers."""
+        if not self._jobs:
+            return
+        _, pending = await asyncio.wait(set(self._jobs), timeout=grace_s)
+        for job in pending:
+            job.cancel()
+        if pending:
+            _log.warning("kakao_jobs_cancelled", count=len(pending))
+            await asyncio.wait(pending)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _turn_of(self, turn_task: asyncio.Future[Turn]) -> Turn:
+        """The finished turn, or a polite error turn if the engine raised."""
+        exc = turn_task.exception()
+        if exc is None:
+            return turn_task.result()
+        _log.error("kakao_turn_failed", error=type(exc).__name__, exc_info=exc)
+        self._metrics.incr("kakao_error")
+        return _error_turn(self._config.error_text)
+
+    async def _fast_parts(self, inbound: Inbound) -> list[ReplyPart]:
+        try:
+            async with asyncio.timeout(_FAST_REPLY_TIMEOUT_S):
+                return list(await self._engine.fast_reply(inbound))
+        except Exception:
+            _log.exception("kakao_fast_reply_failed")
+            return [Text(text=self._config.pending_text)]
+
+    def _render(self, parts: list[ReplyPart]) -> bytes:
+        """Render and validate; a response that fails validation is replaced by a safe text reply."""
+        return self._encode(render(parts, operator_label=self._config.operator_label))
+
+    def _ack(self) -> bytes:
+        return _json_encoder.encode(callback_ack(self._config.waiting_text))
+
+    def _encode(self, response: SkillResponse) -> bytes:
+        try:
+            validate(response)
+        except ValueError as exc:
+            _log.error("kakao_invalid_response", error=str(exc))
+            self._metrics.incr("kakao_invalid_response")
+            response = render_text(self._config.error_text)
+        return encode_response(response)
+
+
+def _late_key(user_key: str) -> str:
+    return f"kakao:late:{user_key}"
+
+
+def _pending_key(user_key: str) -> str:
+    return f"kakao:pending:{user_key}"
+
+
+def _error_turn(text: str) -> Turn:
+    return Turn(parts=[Text(text=text)], result=TurnResult(intent="error", next_action="fallback"))

@@ -1,0 +1,74 @@
+"""Builds an Engine and its parts from a bot pack: the one place the core's pieces are wired."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import httpx
+
+from core.engine import Engine
+from core.flows.engine import FlowEngine
+from core.handoff import HandoffSink
+from core.knowledge.search import KnowledgeIndex
+from core.metrics import Metrics
+from core.nlu.classifier import IntentClassifier
+from core.pack.schema import BotPack
+from core.policy.escalation import EscalationPolicy
+from core.store.base import Store
+from core.tools.builtin import builtin_tools
+from core.tools.http import http_tool
+from core.tools.registry import ToolRegistry
+
+
+def build_tools(
+    pack: BotPack, store: Store, knowledge: KnowledgeIndex, http: httpx.AsyncClient, env: Mapping[str, str]
+) -> ToolRegistry:
+    def search(query: str, limit: int) -> list[dict[str, Any]]:
+        return [
+            {"id": h.entry.id, "question": h.entry.question, "answer": h.entry.answer,
+             "landing_url": h.entry.landing_url or "", "score": round(h.score, 3)}
+            for h in knowledge.search(query, limit)
+        ]
+
+    registry = ToolRegistry()
+    for tool in builtin_tools(pack, store, search).values():
+        registry.register(tool)
+    for spec in pack.tools:
+        if spec.http is not None:
+            registry.register(http_tool(spec, http, env))
+    return registry
+
+
+def build_engine(
+    pack: BotPack,
+    store: Store,
+    *,
+    http: httpx.AsyncClient,
+    env: Mapping[str, str] | None = None,
+    sinks: Sequence[HandoffSink] = (),
+    brain_config: Mapping[str, Any] | None = None,
+    metrics: Metrics | None = None,
+    today: Callable[[], date] = date.today,
+) -> Engine:
+    env = env or {}
+    knowledge = KnowledgeIndex(pack.faq)
+    tools = build_tools(pack, store, knowledge, http, env)
+    brain = None
+    if brain_config is not None:
+        from core.brain.brain import build_brain  # optional part: imported only when configured
+
+        brain = build_brain(dict(brain_config), pack, tools, store, env)
+    return Engine(
+        pack=pack,
+        store=store,
+        nlu=IntentClassifier.train(pack.intents, threshold=pack.bot.thresholds.nlu),
+        knowledge=knowledge,
+        flows=FlowEngine(pack, tools, today),
+        escalation=EscalationPolicy(pack.escalation),
+        sinks=sinks,
+        brain=brain,
+        metrics=metrics,
+        today=today,
+    )

@@ -1,0 +1,485 @@
+"""One customer turn, channel-neutral: Inbound -> reply parts + TurnResult + events.
+
+Pipeline, in this order: load conversation -> PII guard -> escalation policy -> scenario step if one
+is waiting -> understand (local NLU; the LLM brain when configured) -> act (start scenario / answer
+from knowledge / reply / fall back with suggestions) -> save. A per-conversation lock in the store
+keeps two messages of one customer from interleaving.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+import structlog
+
+from core.conversation import Conversation
+from core.flows.engine import FlowEngine, FlowOutcome, StepInput, parse_choice_payload
+from core.handoff import HandoffSink, build_handoff
+from core.knowledge.search import KnowledgeHit, KnowledgeIndex
+from core.messages import (
+    Button,
+    Card,
+    Event,
+    Handoff,
+    HandoffNotice,
+    HandoffReason,
+    Inbound,
+    KnowledgeMatch,
+    NextAction,
+    QuickReplies,
+    ReplyPart,
+    Text,
+    Turn,
+    TurnResult,
+)
+from core.metrics import Metrics
+from core.nlu.classifier import IntentClassifier, IntentPrediction
+from core.nlu.entities import extract_entities
+from core.pack.schema import BotPack, FaqEntry
+from core.policy.escalation import EscalationPolicy
+from core.policy.pii import MaskResult, mask_pii
+from core.store.base import Store
+
+if TYPE_CHECKING:
+    from core.brain.brain import Brain
+
+OUT_OF_SCOPE = "out_of_scope"
+SWITCH_CONFIDENCE = 0.75  # a waiting scenario is left only for a clearly different request
+IDEMPOTENCY_TTL_S = 86400.0
+CSAT_PREFIX = "csat:"
+KB_PREFIX = "kb:"
+RESUME_PAYLOAD = "resume"
+_CSAT_TEXT = re.compile(r"([1-5])\s*점?")
+_PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+TextSink = Callable[[str], Awaitable[None]]
+
+
+class _TurnState:
+    """What one turn accumulates while the pipeline runs."""
+
+    def __init__(self, inbound: Inbound, masked: MaskResult) -> None:
+        self.inbound = inbound
+        self.masked = masked
+        self.parts: list[ReplyPart] = []
+        self.events: list[Event] = []
+        self.intent = OUT_OF_SCOPE
+        self.confidence = 0.0
+        self.next_action: NextAction = "answer"
+        self.handoff: Handoff | None = None
+        self.scenario_id: str | None = None  # the scenario this turn moved (it may have ended)
+        self.step_id: str | None = None  # the last step it entered
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        pack: BotPack,
+        store: Store,
+        nlu: IntentClassifier,
+        knowledge: KnowledgeIndex,
+        flows: FlowEngine,
+        escalation: EscalationPolicy,
+        sinks: Sequence[HandoffSink] = (),
+        brain: Brain | None = None,
+        metrics: Metrics | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.pack = pack
+        self.store = store
+        self.nlu = nlu
+        self.knowledge = knowledge
+        self.flows = flows
+        self.escalation = escalation
+        self.sinks = list(sinks)
+        self.brain = brain
+        self.metrics = metrics or Metrics()
+        self._today = today
+        self._persona = pack.bot.persona
+        self._log = structlog.get_logger("sangdam.engine")
+
+    # --- public ----------------------------------------------------------------------------------
+
+    async def handle(self, inbound: Inbound, on_text: TextSink | None = None) -> Turn:
+        """Run one full turn. `on_text` receives streamed reply text where the brain produces it."""
+        if inbound.idempotency_key is not None and not await self.store.claim_once(
+            f"idem:{inbound.channel}:{inbound.idempotency_key}", IDEMPOTENCY_TTL_S
+        ):
+            return Turn(parts=[], result=TurnResult(intent="duplicate"), duplicate=True)
+        started = time.perf_counter()
+        async with self.store.lock(inbound.key):
+            conv = await self.store.load(inbound.key) or Conversation(
+                key=inbound.key, channel=inbound.channel, user_id=inbound.user_id
+            )
+            state = _TurnState(inbound, mask_pii(inbound.text))
+            await self._pipeline(conv, state, on_text)
+            self._remember_replies(conv, state.parts)
+            conv.updated_at = time.time()
+            await self.store.save(conv)
+        if state.handoff is not None:
+            await self._publish(state.handoff)
+        turn = Turn(parts=state.parts, result=self._result(conv, state), events=state.events, handoff=state.handoff)
+        self.metrics.record(state.events)
+        self._log.info(
+            "turn",
+            conversation=inbound.key,
+            intent=state.intent,
+            confidence=round(state.confidence, 3),
+            next_action=state.next_action,
+            parts=len(state.parts),
+            ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return turn
+
+    async def fast_reply(self, inbound: Inbound) -> list[ReplyPart]:
+        """A quick answer without tools, LLM or state change: knowledge, else the fallback."""
+        masked = mask_pii(inbound.text).text
+        if inbound.knowledge:
+            return self._external_answer(inbound.knowledge[0])
+        hits = self.knowledge.search(masked, limit=3)
+        if hits and hits[0].score >= self.pack.bot.thresholds.knowledge_answer:
+            return self._faq_answer(hits[0].entry)
+        return self._fallback_parts()
+
+    # --- pipeline --------------------------------------------------------------------------------
+
+    async def _pipeline(self, conv: Conversation, state: _TurnState, on_text: TextSink | None) -> None:
+        inbound, masked = state.inbound, state.masked
+        conv.remember("customer", masked.text or _payload_label(inbound), self.pack.bot.transcript_keep)
+
+        # PII guard: numbers that must never be used are refused with a warning.
+        if masked.refused:
+            state.events.append(Event(name="pii_refused", data={"kinds": sorted({f.kind.value for f in masked.findings})}))
+            state.parts.append(Text(text=self._persona.pii_refused))
+            if (step := self.flows.waiting_step(conv)) is not None and step.ask is not None:
+                state.parts.append(Text(text=step.ask.prompt))
+            state.next_action = "ask"
+            return
+
+        # A conversation handed to a person: the bot stays out of the way.
+        if conv.handed_off:
+            if inbound.payload == RESUME_PAYLOAD:
+                conv.handed_off = False
+                conv.owner = "bot"
+                state.parts.append(Text(text=self._persona.greeting.format(brand=self.pack.bot.brand)))
+                return
+            state.next_action = "handoff"
+            if conv.owner == "agent":
+                state.events.append(Event(name="relayed"))
+                return
+            state.parts.append(Text(text=self._persona.agent_busy))
+            state.parts.append(QuickReplies(options=[Button(label="챗봇과 계속 대화", value=RESUME_PAYLOAD)]))
+            return
+
+        if conv.awaiting_csat and self._take_csat(conv, state):
+            return
+
+        # Escalation policy (profanity, explicit agent request, refund dispute, repeated fallbacks).
+        reason = self.escalation.check(masked.text, conv)
+        if reason is not None:
+            state.intent = "agent_request" if reason == HandoffReason.AGENT_REQUEST else conv.last_intent or OUT_OF_SCOPE
+            self._hand_off(conv, state, reason)
+            return
+
+        # Buttons: scenario choices (also old ones), knowledge suggestions.
+        if inbound.payload and await self._take_payload(conv, state, inbound.payload):
+            return
+
+        prediction = self.nlu.predict(masked.text) if masked.text.strip() else None
+
+        # A waiting scenario step takes the answer unless the customer clearly asks something else.
+        if conv.scenario is not None:
+            state.scenario_id, state.step_id = conv.scenario.scenario_id, conv.scenario.step_id
+            outcome = await self.flows.answer(conv, StepInput(text=masked.text, originals=masked.originals))
+            switching = self._switches_away(conv, prediction)
+            if outcome is not None and not (outcome.invalid and switching):
+                state.intent = conv.last_intent or OUT_OF_SCOPE
+                state.confidence = 1.0
+                self._apply_outcome(conv, state, outcome)
+                return
+            if not switching:
+                if outcome is None:
+                    outcome = self.flows.reprompt(conv)
+                    if conv.scenario is not None and conv.scenario.retries > 2:
+                        self._hand_off(conv, state, HandoffReason.VALIDATION_FAILED)
+                        return
+                state.intent = conv.last_intent or OUT_OF_SCOPE
+                self._apply_outcome(conv, state, outcome)
+                return
+            state.events.append(Event(name="scenario_left", data={"scenario": conv.scenario.scenario_id}))
+            conv.scenario = None
+
+        await self._understand_and_act(conv, state, prediction, on_text)
+
+    async def _understand_and_act(
+        self, conv: Conversation, state: _TurnState, prediction: IntentPrediction | None, on_text: TextSink | None
+    ) -> None:
+        text = state.masked.text
+        if prediction is None:
+            state.parts.extend(self._fallback_parts())
+            return
+        state.intent, state.confidence = prediction.intent, prediction.confidence
+        state.events.append(Event(name="intent", data={"intent": prediction.intent}))
+        route = self.pack.route_for(prediction.intent) if prediction.intent != OUT_OF_SCOPE else None
+
+        if route is not None and route.scenario:
+            conv.last_intent = prediction.intent
+            conv.fallback_count = 0
+            state.events.append(Event(name="scenario_start", data={"scenario": route.scenario}))
+            state.scenario_id = route.scenario
+            answer = StepInput(text=text, originals=state.masked.originals)
+            self._apply_outcome(conv, state, await self.flows.start(conv, route.scenario, answer))
+            return
+        if route is not None and route.reply:
+            conv.last_intent = prediction.intent
+            conv.fallback_count = 0
+            state.parts.append(Text(text=route.reply.format(brand=self.pack.bot.brand, name=self.pack.bot.name)))
+            return
+        if route is not None and route.handoff:
+            conv.last_intent = prediction.intent
+            self._hand_off(conv, state, HandoffReason.AGENT_REQUEST)
+            return
+
+        # Knowledge: the platform's own matches (Kakao 지식+) first, then our FAQ index.
+        if state.inbound.knowledge:
+            conv.fallback_count = 0
+            state.events.append(Event(name="knowledge_answer", data={"source": "platform"}))
+            state.parts.extend(self._external_answer(state.inbound.knowledge[0]))
+            return
+        hits = self.knowledge.search(text, limit=3)
+        thresholds = self.pack.bot.thresholds
+        if hits and hits[0].score >= thresholds.knowledge_answer:
+            conv.fallback_count = 0
+            if prediction.intent != OUT_OF_SCOPE:
+                conv.last_intent = prediction.intent
+            state.events.append(Event(name="knowledge_answer", data={"faq": hits[0].entry.id}))
+            state.parts.extend(self._faq_answer(hits[0].entry))
+            return
+        if self.brain is not None and await self._ask_brain(conv, state, prediction, hits, on_text):
+            return
+        guesses = [h for h in hits if h.score >= thresholds.knowledge_suggest]
+        self._fall_back(conv, state, guesses)
+
+    async def _ask_brain(
+        self,
+        conv: Conversation,
+        state: _TurnState,
+        prediction: IntentPrediction,
+        hits: list[KnowledgeHit],
+        on_text: TextSink | None,
+    ) -> bool:
+        """Let the LLM brain answer the long tail. False when it could not help."""
+        from core.brain.brain import BrainRequest  # the brain is optional; keep its import lazy
+
+        assert self.brain is not None
+        request = BrainRequest(
+            conversation=conv,
+            masked_text=state.masked.text,
+            pii_originals=state.masked.originals,
+            prediction=prediction,
+            knowledge=hits,
+            on_text=on_text,
+        )
+        reply = await self.brain.respond(request)
+        state.events.append(Event(name="llm_turn", data={"action": reply.action, **reply.usage}))
+        for tool in reply.tools_called:
+            state.events.append(Event(name="tool_call", data={"tool": tool}))
+        conv.tools_tried.extend(reply.tools_called)
+        if reply.start_scenario and reply.start_scenario in self.pack.scenarios:
+            state.events.append(Event(name="scenario_start", data={"scenario": reply.start_scenario}))
+            state.scenario_id = reply.start_scenario
+            answer = StepInput(text=state.masked.text, originals=state.masked.originals)
+            self._apply_outcome(conv, state, await self.flows.start(conv, reply.start_scenario, answer))
+            return True
+        if reply.action == "handoff":
+            if reply.text:
+                state.parts.append(Text(text=reply.text))
+            self._hand_off(conv, state, reply.handoff_reason or HandoffReason.AGENT_REQUEST)
+            return True
+        if reply.result.next_action == "fallback" or not reply.text:
+            return False
+        conv.fallback_count = 0
+        state.intent = reply.result.intent or state.intent
+        state.confidence = reply.result.confidence or state.confidence
+        state.next_action = reply.result.next_action
+        state.parts.append(Text(text=reply.text))
+        return True
+
+    # --- buttons and small states ----------------------------------------------------------------
+
+    async def _take_payload(self, conv: Conversation, state: _TurnState, payload: str) -> bool:
+        choice = parse_choice_payload(payload)
+        if choice is not None:
+            state.scenario_id = choice[0]
+            outcome = await self.flows.choose(conv, *choice)
+            if outcome is None:
+                return False
+            scenario_id = choice[0]
+            conv.last_intent = next(iter(self.pack.scenarios[scenario_id].triggers), conv.last_intent)
+            state.intent = conv.last_intent or OUT_OF_SCOPE
+            state.confidence = 1.0
+            self._apply_outcome(conv, state, outcome)
+            return True
+        if payload.startswith(KB_PREFIX):
+            entry = next((e for e in self.pack.faq if e.id == payload[len(KB_PREFIX) :]), None)
+            if entry is not None:
+                conv.fallback_count = 0
+                state.events.append(Event(name="knowledge_answer", data={"faq": entry.id}))
+                state.parts.extend(self._faq_answer(entry))
+                return True
+        return False
+
+    def _take_csat(self, conv: Conversation, state: _TurnState) -> bool:
+        """A 1-5 rating after a resolved scenario; anything else is handled as a new message."""
+        conv.awaiting_csat = False
+        payload = state.inbound.payload or ""
+        rating = _CSAT_TEXT.fullmatch(state.masked.text.strip())
+        if payload.startswith(CSAT_PREFIX):
+            score = payload[len(CSAT_PREFIX) :]
+        elif rating is not None:
+            score = rating.group(1)
+        else:
+            return False
+        state.events.append(Event(name="csat", data={"score": int(score)}))
+        state.parts.append(Text(text=self._persona.csat_thanks))
+        state.intent, state.next_action = "thanks", "resolve"
+        return True
+
+    def _switches_away(self, conv: Conversation, prediction: IntentPrediction | None) -> bool:
+        if prediction is None or prediction.intent == OUT_OF_SCOPE or prediction.confidence < SWITCH_CONFIDENCE:
+            return False
+        route = self.pack.route_for(prediction.intent)
+        if route is None or prediction.intent in {"greeting", "thanks"}:
+            return False
+        return not (route.scenario and conv.scenario and route.scenario == conv.scenario.scenario_id)
+
+    # --- outcomes --------------------------------------------------------------------------------
+
+    def _apply_outcome(self, conv: Conversation, state: _TurnState, outcome: FlowOutcome) -> None:
+        state.parts.extend(outcome.parts)
+        state.step_id = outcome.last_step or state.step_id
+        state.next_action = "ask" if conv.scenario is not None else "answer"
+        if outcome.end is None:
+            if outcome.invalid:
+                state.events.append(Event(name="invalid_answer", data={"scenario": state.scenario_id or ""}))
+            return
+        state.events.append(Event(name="scenario_end", data={"state": outcome.end, "scenario": state.scenario_id}))
+        conv.fallback_count = 0
+        if outcome.end == "resolved":
+            state.next_action = "resolve"
+            conv.awaiting_csat = True
+            options = [Button(label=f"{n}점", value=f"{CSAT_PREFIX}{n}") for n in range(1, 6)]
+            state.parts.append(Text(text=self._persona.csat_question))
+            state.parts.append(QuickReplies(options=options))
+        elif outcome.end == "ticket":
+            state.next_action = "create_ticket"
+        elif outcome.end == "handoff":
+            if outcome.handoff_reason == HandoffReason.TOOL_FAILURE:
+                state.parts.append(Text(text=self._persona.tool_failure))
+            self._hand_off(conv, state, outcome.handoff_reason or HandoffReason.SCENARIO, outcome.priority)
+
+    def _hand_off(self, conv: Conversation, state: _TurnState, reason: HandoffReason, priority: str = "normal") -> None:
+        scenario = self.pack.scenarios.get(state.scenario_id or "")
+        step = f"{state.scenario_id}/{state.step_id}" if scenario is not None and state.step_id else None
+        # The higher of the policy's priority for the reason and the scenario step's own.
+        final = max(self.escalation.priority(reason), priority, key=lambda p: _PRIORITY_RANK.get(p, 1))
+        state.handoff = build_handoff(
+            conv,
+            reason,
+            priority=final,  # type: ignore[arg-type]
+            scenario_title=scenario.title if scenario is not None else None,
+            scenario_step=step,
+        )
+        state.parts.append(HandoffNotice(text=self._persona.handoff, reason=reason.value))
+        state.events.append(Event(name="handoff", data={"reason": reason.value}))
+        state.next_action = "handoff"
+        conv.scenario = None
+        conv.handed_off = True
+        conv.fallback_count = 0
+
+    def _fall_back(self, conv: Conversation, state: _TurnState, guesses: list[KnowledgeHit]) -> None:
+        conv.fallback_count += 1
+        state.events.append(Event(name="fallback", data={"count": conv.fallback_count}))
+        state.next_action = "fallback"
+        if conv.fallback_count >= self.pack.escalation.fallback_limit:
+            self._hand_off(conv, state, HandoffReason.REPEATED_FALLBACK)
+            return
+        if guesses:
+            state.parts.append(Text(text=self._persona.knowledge_guess))
+            options = [Button(label=h.entry.question, value=f"{KB_PREFIX}{h.entry.id}") for h in guesses]
+            state.parts.append(QuickReplies(options=options))
+            return
+        state.parts.extend(self._fallback_parts())
+
+    # --- reply building --------------------------------------------------------------------------
+
+    def _fallback_parts(self) -> list[ReplyPart]:
+        parts: list[ReplyPart] = [Text(text=self._persona.fallback)]
+        if self._persona.fallback_suggestions:
+            options = [Button(label=s, kind="message", value=s) for s in self._persona.fallback_suggestions]
+            parts.append(QuickReplies(options=options))
+        return parts
+
+    def _faq_answer(self, entry: FaqEntry) -> list[ReplyPart]:
+        parts: list[ReplyPart] = []
+        if self._persona.knowledge_intro:
+            parts.append(Text(text=self._persona.knowledge_intro))
+        parts.append(Text(text=entry.answer))
+        if entry.landing_url:
+            parts.append(
+                Card(
+                    title=entry.question,
+                    text="자세한 안내는 아래 페이지에서 확인할 수 있어요.",
+                    image_url=entry.image_url,
+                    buttons=[Button(label="자세히 보기", kind="url", value=entry.landing_url)],
+                )
+            )
+        return parts
+
+    def _external_answer(self, match: KnowledgeMatch) -> list[ReplyPart]:
+        parts: list[ReplyPart] = [Text(text=match.answer)]
+        if match.landing_url:
+            button = Button(label="자세히 보기", kind="url", value=match.landing_url)
+            parts.append(Card(title=match.question, image_url=match.image_url, buttons=[button]))
+        return parts
+
+    def _remember_replies(self, conv: Conversation, parts: list[ReplyPart]) -> None:
+        keep = self.pack.bot.transcript_keep
+        for part in parts:
+            if isinstance(part, Text | HandoffNotice):
+                conv.remember("bot", mask_pii(part.text).text, keep)
+            elif isinstance(part, Card) and (part.title or part.text):
+                conv.remember("bot", mask_pii(f"{part.title} {part.text}".strip()).text, keep)
+
+    def _result(self, conv: Conversation, state: _TurnState) -> TurnResult:
+        scenario = self.pack.scenarios.get(state.scenario_id) if state.scenario_id else None
+        entities = extract_entities(state.masked.text)
+        order_id = entities.order_ids[0] if entities.order_ids else conv.slots.get("order_id")
+        summary = f"{state.intent}"
+        if scenario is not None:
+            step = conv.scenario.step_id if conv.scenario else "끝"
+            summary += f" · {scenario.title} ({step})"
+        return TurnResult(
+            intent=state.intent,
+            customer_id=conv.slots.get("order.customer_id"),
+            order_id=order_id,
+            issue_type=scenario.issue_type if scenario else None,
+            summary=summary,
+            next_action=state.next_action,
+            confidence=state.confidence,
+        )
+
+    async def _publish(self, handoff: Handoff) -> None:
+        for sink in self.sinks:
+            try:
+                await sink.publish(handoff)
+            except Exception as exc:  # a broken sink must not lose the customer's turn
+                self._log.error("handoff_sink_failed", sink=type(sink).__name__, error=str(exc))
+
+
+def _payload_label(inbound: Inbound) -> str:
+    return f"[버튼] {inbound.payload}" if inbound.payload else ""

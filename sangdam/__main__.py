@@ -1,0 +1,3 @@
+from sangdam.cli import main
+
+raise SystemExit(main())

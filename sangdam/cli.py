@@ -1,0 +1,144 @@
+"""`sangdam` command line: serve, chat, check, eval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from core.assembly import build_engine
+from core.logging import configure_logging
+from core.messages import Button, Inbound
+from core.nlu.classifier import IntentClassifier
+from core.nlu.evaluate import evaluate, read_tsv
+from core.pack.loader import PackError, check_pack, load_pack
+from core.settings import DEMO_BOT, Settings, SettingsError, load_settings
+from core.store.memory import MemoryStore
+from sangdam.terminal import render_terminal, resolve_input
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sangdam", description="Multi-channel AI customer-support gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway (Litestar + uvicorn)")
+    serve.add_argument("--config", help="settings YAML (default: embedded defaults)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--bot", help="bot pack folder (default: the demo bot)")
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal (reads lines when stdin is not a TTY)")
+    chat.add_argument("--bot", default=None, help="bot pack folder (default: the demo bot)")
+    chat.add_argument("--config", help="settings YAML (brain settings are used when present)")
+
+    check = sub.add_parser("check", help="validate a bot pack folder")
+    check.add_argument("botdir")
+
+    ev = sub.add_parser("eval", help="evaluate a component")
+    ev_sub = ev.add_subparsers(dest="what", required=True)
+    nlu = ev_sub.add_parser("nlu", help="intent accuracy on a TSV file (header: text<TAB>intent)")
+    nlu.add_argument("file")
+    nlu.add_argument("--bot", default=DEMO_BOT)
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "chat":
+            return asyncio.run(_chat(args, sys.stdin, sys.stdout))
+        if args.command == "check":
+            return _check(Path(args.botdir))
+        return _eval_nlu(Path(args.file), Path(args.bot))
+    except (PackError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(getattr(args, "config", None), os.environ)
+    if getattr(args, "bot", None):
+        settings.bot = args.bot
+    if getattr(args, "host", None):
+        settings.server.host = args.host
+    if getattr(args, "port", None):
+        settings.server.port = args.port
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sangdam.app import build_app, build_gateway
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, json=settings.log_json)
+    app = build_app(build_gateway(settings, os.environ))
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None, access_log=False)
+    return 0
+
+
+async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    settings = _settings(args)
+    configure_logging("WARNING", json=True, stream=sys.stderr)
+    pack = load_pack(settings.bot)
+    interactive = stdin.isatty()
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        engine = build_engine(pack, MemoryStore(settings.retention_s), http=http, env=os.environ,
+                              brain_config=settings.brain)
+        user = f"cli-{uuid.uuid4().hex[:8]}"
+        choices: list[Button] = []
+        print(f"봇> {pack.bot.persona.greeting.format(brand=pack.bot.brand, name=pack.bot.name)}", file=stdout)
+        if interactive:
+            print("(번호를 입력하면 버튼을 누른 것과 같아요. 끝내려면 Ctrl+D)", file=stdout)
+        while True:
+            if interactive:
+                print("고객> ", end="", file=stdout, flush=True)
+            line = stdin.readline()
+            if not line:
+                break
+            typed = line.rstrip("\n")
+            if not typed.strip():
+                continue
+            if not interactive:
+                print(f"고객> {typed}", file=stdout)
+            text, payload = resolve_input(typed, choices)
+            turn = await engine.handle(
+                Inbound(channel="cli", conversation_key=user, user_id=user, text=text, payload=payload)
+            )
+            view = render_terminal(turn.parts)
+            choices = view.choices
+            for out in view.lines:
+                print(out, file=stdout)
+            stdout.flush()
+    return 0
+
+
+def _check(root: Path) -> int:
+    issues = check_pack(root)
+    errors = [i for i in issues if not i.message.startswith("warning:")]
+    for issue in issues:
+        print(issue)
+    if errors:
+        print(f"{root}: {len(errors)} error(s)")
+        return 1
+    print(f"{root}: OK" + (f" ({len(issues)} warning(s))" if issues else ""))
+    return 0
+
+
+def _eval_nlu(file: Path, bot: Path) -> int:
+    pack = load_pack(bot)
+    classifier = IntentClassifier.train(pack.intents, threshold=pack.bot.thresholds.nlu)
+    report = evaluate(classifier, read_tsv(file))
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

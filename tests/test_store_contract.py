@@ -1,0 +1,349 @@
+"""One contract, run against the in-memory store and against Redis on a real server (see conftest)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from core.conversation import Conversation, ScenarioState
+from core.store.base import Store
+from core.store.factory import make_store
+from core.store.memory import MemoryStore
+from core.store.redis import RedisStore
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Backend:
+    """Makes stores of one kind and lets time pass for them (fake clock for memory, real for Redis)."""
+
+    def __init__(
+        self,
+        make: Callable[..., Store],
+        advance: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.make = make
+        self.advance = advance
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def backend(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        clock = FakeClock()
+
+        async def advance_fake(seconds: float) -> None:
+            clock.now += seconds
+
+        def make_memory(retention_s: float = 60.0, **kw: Any) -> Store:
+            return MemoryStore(retention_s=retention_s, clock=clock, **kw)
+
+        yield Backend(make_memory, advance_fake)
+        return
+
+    url: str = request.getfixturevalue("redis_url")
+    client = aioredis.Redis.from_url(url)
+    stores: list[RedisStore] = []
+
+    def make_redis(retention_s: float = 60.0, **kw: Any) -> Store:
+        store = RedisStore(client, retention_s=retention_s, prefix=key_prefix, **kw)
+        stores.append(store)
+        return store
+
+    try:
+        yield Backend(make_redis, asyncio.sleep)
+    finally:
+        keys = [k async for k in client.scan_iter(match=key_prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+def full_conversation(key: str = "kakao:user-1") -> Conversation:
+    conv = Conversation(
+        key=key,
+        channel="kakao",
+        user_id="user-1",
+        slots={"order_id": "ORD-2026-0001", "phone": "010-****-5678", "error.code": "E12"},
+        scenario=ScenarioState(scenario_id="router_no_internet", step_id="ask_model", retries=1),
+        fallback_count=1,
+        last_intent="router_trouble",
+        owner="agent",
+        handed_off=True,
+        tools_tried=["get_order"],
+        awaiting_csat=True,
+        memory={"summary": "공유기 인터넷 끊김 문의", "turns": 3, "nested": {"a": [1, 2]}},
+    )
+    conv.remember("customer", "인터넷이 안 돼요", keep=10)
+    conv.remember("bot", "공유기 모델명을 알려 주세요.", keep=10)
+    return conv
+
+
+# --- conversations -------------------------------------------------------------------------------
+
+
+async def test_save_load_round_trip(backend: Backend) -> None:
+    store = backend.make()
+    conv = full_conversation()
+    await store.save(conv)
+    loaded = await store.load(conv.key)
+    assert loaded == conv
+    assert loaded is not conv
+    assert loaded.scenario == ScenarioState(scenario_id="router_no_internet", step_id="ask_model", retries=1)
+    assert [e.text for e in loaded.transcript] == ["인터넷이 안 돼요", "공유기 모델명을 알려 주세요."]
+
+
+async def test_stored_conversation_is_not_shared(backend: Backend) -> None:
+    store = backend.make()
+    conv = full_conversation()
+    await store.save(conv)
+    conv.slots["order_id"] = "changed"
+    conv.remember("customer", "after save", keep=10)
+    first = await store.load(conv.key)
+    assert first is not None and first.slots["order_id"] == "ORD-2026-0001"
+    first.transcript.clear()
+    second = await store.load(conv.key)
+    assert second is not None and len(second.transcript) == 2
+
+
+async def test_load_missing_is_none(backend: Backend) -> None:
+    assert await backend.make().load("kakao:nobody") is None
+
+
+async def test_conversation_expires_after_retention_and_save_resets_it(backend: Backend) -> None:
+    store = backend.make(retention_s=0.4)
+    conv = full_conversation()
+    await store.save(conv)
+    await backend.advance(0.25)
+    assert await store.load(conv.key) is not None
+    await store.save(conv)  # resets the TTL
+    await backend.advance(0.25)
+    assert await store.load(conv.key) is not None
+    await backend.advance(0.3)
+    assert await store.load(conv.key) is None
+
+
+async def test_delete(backend: Backend) -> None:
+    store = backend.make()
+    await store.save(full_conversation("slack:a"))
+    await store.save(full_conversation("slack:b"))
+    await store.delete("slack:a")
+    await store.delete("slack:never-saved")
+    assert await store.load("slack:a") is None
+    assert await store.load("slack:b") is not None
+
+
+# --- lock ----------------------------------------------------------------------------------------
+
+
+async def test_lock_excludes_concurrent_holders(backend: Backend) -> None:
+    store = backend.make()
+    events: list[str] = []
+
+    async def turn(name: str) -> None:
+        async with store.lock("kakao:user-1"):
+            events.append(f"enter {name}")
+            await asyncio.sleep(0.05)
+            events.append(f"exit {name}")
+
+    await asyncio.gather(turn("a"), turn("b"), turn("c"))
+    assert len(events) == 6
+    for i in range(0, 6, 2):  # each enter is followed by its own exit
+        assert events[i].replace("enter", "exit") == events[i + 1]
+
+
+async def test_lock_is_per_key(backend: Backend) -> None:
+    store = backend.make(lock_timeout_s=1.0)
+    async with store.lock("kakao:one"):
+        async with asyncio.timeout(0.5):
+            async with store.lock("kakao:two"):
+                pass
+
+
+async def test_lock_times_out_and_is_released_after_an_error(backend: Backend) -> None:
+    store = backend.make(lock_timeout_s=0.1)
+    async with store.lock("web:x"):
+        with pytest.raises(TimeoutError, match="web:x"):
+            async with store.lock("web:x"):
+                pass
+    with pytest.raises(RuntimeError):
+        async with store.lock("web:x"):
+            raise RuntimeError("turn failed")
+    async with store.lock("web:x"):  # not left held by the failed turn
+        pass
+
+
+# --- small key/value calls -----------------------------------------------------------------------
+
+
+async def test_claim_once(backend: Backend) -> None:
+    store = backend.make()
+    assert await store.claim_once("kakao:msg-1", ttl_s=0.3) is True
+    assert await store.claim_once("kakao:msg-1", ttl_s=0.3) is False
+    assert await store.claim_once("kakao:msg-2", ttl_s=0.3) is True
+    await backend.advance(0.45)
+    assert await store.claim_once("kakao:msg-1", ttl_s=0.3) is True
+
+
+async def test_claim_once_under_concurrency_has_one_winner(backend: Backend) -> None:
+    store = backend.make()
+    results = await asyncio.gather(*(store.claim_once("slack:evt-9", ttl_s=30) for _ in range(10)))
+    assert sorted(results) == [False] * 9 + [True]
+
+
+async def test_put_get_pop(backend: Backend) -> None:
+    store = backend.make()
+    assert await store.get("reply:1") is None
+    assert await store.pop("reply:1") is None
+    await store.put("reply:1", b"\x00binary\xffvalue")
+    assert await store.get("reply:1") == b"\x00binary\xffvalue"
+    await store.put("reply:1", b"overwritten")
+    assert await store.pop("reply:1") == b"overwritten"
+    assert await store.get("reply:1") is None
+    assert await store.pop("reply:1") is None
+
+
+async def test_put_ttl(backend: Backend) -> None:
+    store = backend.make()
+    await store.put("short", b"s", ttl_s=0.2)
+    await store.put("forever", b"f", ttl_s=None)
+    await backend.advance(0.35)
+    assert await store.get("short") is None
+    assert await store.pop("short") is None
+    assert await store.get("forever") == b"f"
+
+
+async def test_kv_and_conversations_do_not_collide(backend: Backend) -> None:
+    store = backend.make()
+    await store.put("kakao:user-1", b"kv")
+    await store.save(full_conversation("kakao:user-1"))
+    assert await store.get("kakao:user-1") == b"kv"
+    await store.delete("kakao:user-1")
+    assert await store.get("kakao:user-1") == b"kv"
+
+
+async def test_non_positive_ttl_is_rejected(backend: Backend) -> None:
+    store = backend.make()
+    with pytest.raises(ValueError, match="ttl_s"):
+        await store.put("k", b"v", ttl_s=0)
+    with pytest.raises(ValueError, match="ttl_s"):
+        await store.claim_once("k", ttl_s=-1)
+
+
+async def test_next_sequence_per_name(backend: Backend) -> None:
+    store = backend.make()
+    assert [await store.next_sequence("ticket:20261121") for _ in range(3)] == [1, 2, 3]
+    assert await store.next_sequence("ticket:20261122") == 1
+    assert await store.next_sequence("ticket:20261121") == 4
+
+
+async def test_next_sequence_concurrent_values_are_unique(backend: Backend) -> None:
+    store = backend.make()
+    values = await asyncio.gather(*(store.next_sequence("seq:c") for _ in range(20)))
+    assert sorted(values) == list(range(1, 21))
+
+
+async def test_ping(backend: Backend) -> None:
+    assert await backend.make().ping() is True
+
+
+# --- implementation-specific behaviour -----------------------------------------------------------
+
+
+async def test_memory_sweeps_expired_entries_on_write() -> None:
+    clock = FakeClock()
+    store = MemoryStore(retention_s=10, clock=clock, sweep_interval_s=60)
+    for i in range(5):
+        await store.save(full_conversation(f"web:{i}"))
+    clock.now += 61
+    await store.put("fresh", b"x")  # a write after the sweep interval drops everything expired
+    assert len(store._entries) == 1
+
+
+async def test_redis_lock_is_shared_between_store_instances(redis_url: str, key_prefix: str) -> None:
+    # Two gateway processes = two clients; the lock must hold across them.
+    first = RedisStore.from_url(redis_url, prefix=key_prefix)
+    second = RedisStore(aioredis.Redis.from_url(redis_url), prefix=key_prefix, lock_timeout_s=0.1)
+    try:
+        async with first.lock("kakao:u"):
+            with pytest.raises(TimeoutError):
+                async with second.lock("kakao:u"):
+                    pass
+        async with second.lock("kakao:u"):
+            pass
+    finally:
+        await first.close()
+        await second._client.aclose()
+
+
+async def test_redis_expired_lease_never_releases_someone_elses_lock(redis_url: str, key_prefix: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    slow = RedisStore(client, prefix=key_prefix, lock_lease_s=0.1)
+    other = RedisStore(client, prefix=key_prefix, lock_timeout_s=2.0)
+    probe = RedisStore(client, prefix=key_prefix, lock_timeout_s=0.05)
+    other_holds = asyncio.Event()
+    release_other = asyncio.Event()
+
+    async def other_turn() -> None:
+        async with other.lock("web:k"):
+            other_holds.set()
+            await release_other.wait()
+
+    try:
+        async with slow.lock("web:k"):
+            task = asyncio.create_task(other_turn())
+            await asyncio.wait_for(other_holds.wait(), 2.0)  # slow's lease ran out meanwhile
+        # slow has exited; its compare-and-delete must have left other's lock in place
+        with pytest.raises(TimeoutError):
+            async with probe.lock("web:k"):
+                pass
+        release_other.set()
+        await task
+    finally:
+        await client.delete(*[k async for k in client.scan_iter(match=key_prefix + "*")] or ["none"])
+        await client.aclose()
+
+
+async def test_redis_ping_false_when_server_unreachable(unused_tcp_port: int) -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{unused_tcp_port}/0")
+    try:
+        assert await store.ping() is False
+    finally:
+        await store.close()
+
+
+# --- factory -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [None, "", "memory://"])
+async def test_factory_memory(url: str | None) -> None:
+    assert isinstance(make_store(url, retention_s=60), MemoryStore)
+
+
+async def test_factory_redis(redis_url: str) -> None:
+    store = make_store(redis_url, retention_s=60)
+    try:
+        assert isinstance(store, RedisStore)
+        assert await store.ping() is True
+    finally:
+        await store.close()
+
+
+def test_factory_unix_socket_url_gives_redis() -> None:
+    assert isinstance(make_store("unix:///tmp/sangdam-test.sock", retention_s=60), RedisStore)
+
+
+def test_factory_rejects_unknown_scheme_without_echoing_secrets() -> None:
+    with pytest.raises(ValueError, match="mysql://") as info:
+        make_store("mysql://admin:hunter2@db.example.com/x", retention_s=60)
+    assert "hunter2" not in str(info.value)
+    assert "redis://" in str(info.value)
