@@ -151,21 +151,18 @@ class Engine:
         inbound, masked = state.inbound, state.masked
         conv.remember("customer", masked.text or _payload_label(inbound), self.pack.bot.transcript_keep)
 
-        # PII guard: numbers that must never be used are refused with a warning.
+        # PII guard: RRN and card numbers are refused with a warning; the rest of the message, with
+        # them masked, is still answered so the customer loses nothing.
         if masked.refused:
             state.events.append(Event(name="pii_refused", data={"kinds": sorted({f.kind.value for f in masked.findings})}))
             state.parts.append(Text(text=self._persona.pii_refused))
-            if (step := self.flows.waiting_step(conv)) is not None and step.ask is not None:
-                state.parts.append(Text(text=step.ask.prompt))
-            state.next_action = "ask"
-            return
 
         # A conversation handed to a person: the bot stays out of the way.
         if conv.handed_off:
             if inbound.payload == RESUME_PAYLOAD:
                 conv.handed_off = False
                 conv.owner = "bot"
-                state.parts.append(Text(text=self._persona.greeting.format(brand=self.pack.bot.brand)))
+                state.parts.append(Text(text=self._fill(self._persona.greeting)))
                 return
             state.next_action = "handoff"
             if conv.owner == "agent":
@@ -191,23 +188,28 @@ class Engine:
 
         prediction = self.nlu.predict(masked.text) if masked.text.strip() else None
 
-        # A waiting scenario step takes the answer unless the customer clearly asks something else.
+        # A waiting scenario step takes the answer; a side question gets answered while the step keeps
+        # waiting; a clearly different request leaves the scenario; anything else is asked again.
         if conv.scenario is not None:
             state.scenario_id, state.step_id = conv.scenario.scenario_id, conv.scenario.step_id
+            state.intent = conv.last_intent or OUT_OF_SCOPE
             outcome = await self.flows.answer(conv, StepInput(text=masked.text, originals=masked.originals))
-            switching = self._switches_away(conv, prediction)
-            if outcome is not None and not (outcome.invalid and switching):
-                state.intent = conv.last_intent or OUT_OF_SCOPE
+            if outcome is not None and not outcome.invalid:
                 state.confidence = 1.0
                 self._apply_outcome(conv, state, outcome)
                 return
-            if not switching:
+            if (faq := self._strong_faq(masked.text)) is not None:
+                state.events.append(Event(name="knowledge_answer", data={"faq": faq.id}))
+                state.parts.extend(self._faq_answer(faq))
+                state.parts.extend(self.flows.waiting_parts(conv))
+                state.next_action = "ask"
+                return
+            if not self._switches_away(conv, prediction):
                 if outcome is None:
                     outcome = self.flows.reprompt(conv)
                     if conv.scenario is not None and conv.scenario.retries > 2:
                         self._hand_off(conv, state, HandoffReason.VALIDATION_FAILED)
                         return
-                state.intent = conv.last_intent or OUT_OF_SCOPE
                 self._apply_outcome(conv, state, outcome)
                 return
             state.events.append(Event(name="scenario_left", data={"scenario": conv.scenario.scenario_id}))
@@ -225,6 +227,12 @@ class Engine:
         state.intent, state.confidence = prediction.intent, prediction.confidence
         state.events.append(Event(name="intent", data={"intent": prediction.intent}))
         route = self.pack.route_for(prediction.intent) if prediction.intent != OUT_OF_SCOPE else None
+        hits = self.knowledge.search(text, limit=3)
+        thresholds = self.pack.bot.thresholds
+        top = hits[0].score if hits else 0.0
+        if route is not None and route.scenario and top >= thresholds.knowledge_over_intent:
+            # A specific how-to question ("공유기 리셋 버튼 어디 있어요?") beats a broad troubleshooting flow.
+            route = None
 
         if route is not None and route.scenario:
             conv.last_intent = prediction.intent
@@ -237,7 +245,7 @@ class Engine:
         if route is not None and route.reply:
             conv.last_intent = prediction.intent
             conv.fallback_count = 0
-            state.parts.append(Text(text=route.reply.format(brand=self.pack.bot.brand, name=self.pack.bot.name)))
+            state.parts.append(Text(text=self._fill(route.reply)))
             return
         if route is not None and route.handoff:
             conv.last_intent = prediction.intent
@@ -250,9 +258,7 @@ class Engine:
             state.events.append(Event(name="knowledge_answer", data={"source": "platform"}))
             state.parts.extend(self._external_answer(state.inbound.knowledge[0]))
             return
-        hits = self.knowledge.search(text, limit=3)
-        thresholds = self.pack.bot.thresholds
-        if hits and hits[0].score >= thresholds.knowledge_answer:
+        if top >= thresholds.knowledge_answer:
             conv.fallback_count = 0
             if prediction.intent != OUT_OF_SCOPE:
                 conv.last_intent = prediction.intent
@@ -416,6 +422,16 @@ class Engine:
         state.parts.extend(self._fallback_parts())
 
     # --- reply building --------------------------------------------------------------------------
+
+    def _fill(self, text: str) -> str:
+        """Persona texts may name the brand and the bot; nothing else is substituted."""
+        return text.replace("{brand}", self.pack.bot.brand).replace("{name}", self.pack.bot.name)
+
+    def _strong_faq(self, text: str) -> FaqEntry | None:
+        hits = self.knowledge.search(text, limit=1)
+        if hits and hits[0].score >= self.pack.bot.thresholds.knowledge_over_intent:
+            return hits[0].entry
+        return None
 
     def _fallback_parts(self) -> list[ReplyPart]:
         parts: list[ReplyPart] = [Text(text=self._persona.fallback)]

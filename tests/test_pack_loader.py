@@ -115,7 +115,7 @@ steps:
   agent:
     say: 상담직원에게 연결해 드릴게요.
     end: handoff
-    handoff_reason: unknown_error_code
+    handoff_reason: scenario
 """
 
 ERROR_CODES = """\
@@ -221,11 +221,24 @@ def test_optional_files_may_be_absent(tmp_path: Path) -> None:
     assert (pack.faq, pack.tools, pack.scenarios, pack.orders, pack.tables) == ([], [], {}, [], {})
 
 
+def test_yaml_anchors_and_merge_keys_work(tmp_path: Path) -> None:
+    text = ORDER_SCENARIO + (
+        "  bye: &bye\n    say: 감사해요.\n    end: resolved\n"
+        "  bye_again:\n    <<: *bye\n    say: 다시 한번 감사해요.\n"
+    )
+    text = text.replace("      next: show", "      next: bye").replace(
+        "    end: resolved\n", "    next: bye_again\n", 1
+    )
+    root = write_pack(tmp_path, scenarios__order_yaml=text)
+    steps = load_pack(root).scenarios["order"].steps
+    assert (steps["bye_again"].say, steps["bye_again"].end) == ("다시 한번 감사해요.", "resolved")
+
+
 # --- structure: each problem at its own line -----------------------------------------------------
 
 
 def test_unknown_field_with_typo_suggests_the_field(tmp_path: Path) -> None:
-    text = ORDER_SCENARIO.replace("    say: \"주문 상태는", "    sya: \"주문 상태는")
+    text = ORDER_SCENARIO.replace('    say: "주문 상태는', '    sya: "주문 상태는')
     issue = only_error(write_pack(tmp_path, scenarios__order_yaml=text))
     assert (issue.file, issue.line) == ("scenarios/order.yaml", line_of(text, "sya:"))
     assert "unknown field `sya`" in issue.message
@@ -239,13 +252,12 @@ def test_field_written_one_level_too_high_says_where_it_belongs(tmp_path: Path) 
         "    reprompt: 주문번호 형식이 아니에요. 다시 알려 주시겠어요?\n",
     )
     issues = errors_of(write_pack(tmp_path, scenarios__order_yaml=text))
-    by_message = {issue.message.split(" ")[0]: issue for issue in issues}
     stray = next(i for i in issues if "unknown field `reprompt`" in i.message)
     assert stray.line == line_of(text, "reprompt:")
     assert "under `ask:`" in stray.fix
     missing = next(i for i in issues if "missing required field `reprompt`" in i.message)
     assert missing.line == line_of(text, "    ask:")
-    assert len(issues) == 2, by_message
+    assert len(issues) == 2, issues
 
 
 def test_wrong_type_names_expected_type(tmp_path: Path) -> None:
@@ -296,18 +308,29 @@ def test_enum_typo_suggests_value(tmp_path: Path) -> None:
 
 
 def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
-    text = FAQ.replace("    answer: 구입일로부터 1년이에요.\n", "    answer: 1년이에요.\n    answer: 2년이에요.\n")
+    text = FAQ.replace(
+        "    answer: 구입일로부터 1년이에요.\n", "    answer: 1년이에요.\n    answer: 2년이에요.\n"
+    )
     issue = only_error(write_pack(tmp_path, faq_yaml=text))
     assert issue.line == line_of(text, "answer: 2년")
     assert f"first on line {line_of(text, 'answer: 1년')}" in issue.message
 
 
 def test_yaml_syntax_error_reports_its_line(tmp_path: Path) -> None:
-    text = ORDER_SCENARIO.replace("say: \"주문 상태는 {order.status}이에요.\"", "say: 안내: 주문 상태는 배송중이에요")
+    text = ORDER_SCENARIO.replace(
+        'say: "주문 상태는 {order.status}이에요."', "say: 안내: 주문 상태는 배송중이에요"
+    )
     issue = only_error(write_pack(tmp_path, scenarios__order_yaml=text))
     assert (issue.file, issue.line) == ("scenarios/order.yaml", line_of(text, "say: 안내:"))
     assert issue.message.startswith("YAML syntax error")
     assert "quotes" in issue.fix
+
+
+def test_unclosed_bracket_points_at_the_line_that_opened_it(tmp_path: Path) -> None:
+    text = POWER_SCENARIO.replace("triggers: [power_issue]", "triggers: [power_issue")
+    issue = only_error(write_pack(tmp_path, scenarios__power_yaml=text))
+    assert (issue.file, issue.line) == ("scenarios/power.yaml", line_of(text, "triggers:"))
+    assert issue.fix.startswith("close the bracket")
 
 
 def test_tab_indentation_is_explained(tmp_path: Path) -> None:
@@ -352,13 +375,54 @@ def test_step_without_continuation(tmp_path: Path) -> None:
 
 
 def test_ask_needs_next_and_steps_continue_one_way(tmp_path: Path) -> None:
-    text = ORDER_SCENARIO.replace("    next: fetch\n", "").replace("    end: resolved", "    next: fetch\n    end: resolved")
+    text = ORDER_SCENARIO.replace("    next: fetch\n", "").replace(
+        "    end: resolved", "    next: fetch\n    end: resolved"
+    )
     issues = errors_of(write_pack(tmp_path, scenarios__order_yaml=text))
     assert len(issues) == 2, issues
     ask, both = sorted(issues, key=lambda i: i.line or 0)
     assert ask.line == line_of(text, "    ask:") and "add `next: <step>`" in ask.fix
     assert both.line == line_of(text, "end: resolved")
     assert "sets both `next` and `end`" in both.message
+
+
+def test_handoff_reason_and_links_are_checked(tmp_path: Path) -> None:
+    text = POWER_SCENARIO.replace("handoff_reason: scenario", "handoff_reason: scenaro").replace(
+        "    end: resolved\n", "    end: resolved\n    link: www.example.com\n"
+    )
+    issues = errors_of(write_pack(tmp_path, scenarios__power_yaml=text))
+    assert [(i.line, i.fix.split("?")[0]) for i in issues] == [
+        (
+            line_of(text, "link: www"),
+            "write the full address starting with https://, e.g. `link: https://example.com/help`",
+        ),
+        (line_of(text, "handoff_reason: scenaro"), "did you mean `scenario`"),
+    ]
+
+
+def test_loop_that_never_waits(tmp_path: Path) -> None:
+    text = ORDER_SCENARIO.replace("      next: show", "      next: again") + (
+        "  again:\n    say: 다시 조회할게요.\n    next: fetch\n"
+    )
+    issue = only_error(write_pack(tmp_path, scenarios__order_yaml=text))
+    assert issue.line == line_of(text, "  fetch:")
+    assert issue.message == "steps `fetch` → `again` → `fetch` loop without waiting for the customer"
+    assert "`ask:` or `choices:`" in issue.fix
+
+
+def test_loop_back_to_a_filled_question_is_a_warning(tmp_path: Path) -> None:
+    text = ORDER_SCENARIO.replace(
+        '    say: "주문 상태는 {order.status}이에요."\n    end: resolved\n',
+        '    say: "주문 상태는 {order.status}이에요."\n    choices:\n'
+        "      - label: 다른 주문 조회\n        goto: ask_order\n"
+        "      - label: 확인했어요\n        goto: done\n"
+        "  done:\n    say: 감사해요.\n    end: resolved\n",
+    )
+    root = write_pack(tmp_path, scenarios__order_yaml=text)
+    issues = check_pack(root)
+    assert [(i.line, i.is_warning) for i in issues] == [(line_of(text, "    ask:"), True)]
+    assert "`order_id` is filled" in issues[0].message
+    load_pack(root)
 
 
 def test_choice_without_goto(tmp_path: Path) -> None:
@@ -396,11 +460,15 @@ def test_routes_name_intents_and_scenarios_and_do_one_thing(tmp_path: Path) -> N
     )
     issues = errors_of(write_pack(tmp_path, bot_yaml=text))
     assert {(i.line, i.fix.split("?")[0]) for i in issues} == {
-        (line_of(text, "order_status:"), "keep exactly one of `scenario: <id>`, `reply: <text>`, "
-         "`handoff: true`, `knowledge: true`"),
+        (
+            line_of(text, "order_status:"),
+            "keep exactly one of `scenario: <id>`, `reply: <text>`, `handoff: true`, `knowledge: true`",
+        ),
         (line_of(text, "scenario: ordr"), "did you mean `order`"),
-        (line_of(text, "refund:"), "known intents: agent_request, order_status, power_issue (or add the "
-         "intent to intents.yaml)"),
+        (
+            line_of(text, "refund:"),
+            "known intents: agent_request, order_status, power_issue (or add the intent to intents.yaml)",
+        ),
     }
 
 
@@ -420,7 +488,9 @@ def test_duplicate_scenario_id_across_files(tmp_path: Path) -> None:
 
 
 def test_intent_needs_three_examples(tmp_path: Path) -> None:
-    text = INTENTS.replace("[전원이 안 켜져요, 티비가 안 켜져요, 전원 버튼이 반응이 없어요]", "[전원이 안 켜져요]")
+    text = INTENTS.replace(
+        "[전원이 안 켜져요, 티비가 안 켜져요, 전원 버튼이 반응이 없어요]", "[전원이 안 켜져요]"
+    )
     issue = only_error(write_pack(tmp_path, intents_yaml=text))
     assert (issue.file, issue.line) == ("intents.yaml", line_of(text, "power_issue:"))
     assert "add 2 more" in issue.fix
@@ -446,6 +516,22 @@ def test_misnamed_required_file_gets_rename_fix(tmp_path: Path) -> None:
     assert (issue.file, issue.fix) == ("bot.yaml", "rename bot.yml to bot.yaml")
 
 
+def test_misnamed_files_and_folders_are_warned_about(tmp_path: Path) -> None:
+    root = write_pack(tmp_path, faq_yaml=None, scenarios__order_yaml=None)
+    (root / "faqs.yaml").write_text(FAQ, encoding="utf-8")
+    (root / "scenario").mkdir()
+    (root / "images").mkdir()
+    bot = BOT.replace("  order_status:\n    scenario: order\n", "")
+    (root / "bot.yaml").write_text(bot, encoding="utf-8")
+    issues = check_pack(root)
+    assert [(i.file, i.fix) for i in issues] == [
+        ("faqs.yaml", "rename it to faq.yaml"),
+        ("scenario/", "rename it to scenarios/"),
+    ]
+    assert all(i.is_warning for i in issues)
+    load_pack(root)
+
+
 def test_data_table_shape(tmp_path: Path) -> None:
     text = ERROR_CODES + "other_table:\n  X: {a: b}\n"
     issue = only_error(write_pack(tmp_path, data__error_codes_yaml=text))
@@ -467,11 +553,12 @@ def test_all_issues_are_reported_at_once(tmp_path: Path) -> None:
         faq_yaml=FAQ.replace("id: hours", "id: warranty"),
         scenarios__order_yaml=ORDER_SCENARIO.replace("name: get_order", "name: nope"),
         scenarios__power_yaml=POWER_SCENARIO.replace("goto: ask_code", "goto: nowhere"),
+        scenarios__broken_yaml="id: broken\ntitle: [unclosed\n",
     )
     with pytest.raises(PackError) as caught:
         load_pack(root)
     files = sorted(issue.file for issue in caught.value.issues)
-    assert files == ["faq.yaml", "scenarios/order.yaml", "scenarios/power.yaml"]
+    assert files == ["faq.yaml", "scenarios/broken.yaml", "scenarios/order.yaml", "scenarios/power.yaml"]
     lines = str(caught.value).splitlines()
     assert lines == [str(issue) for issue in caught.value.issues]
     assert all(" — fix: " in line for line in lines)

@@ -347,3 +347,8 @@ def test_factory_rejects_unknown_scheme_without_echoing_secrets() -> None:
         make_store("mysql://admin:hunter2@db.example.com/x", retention_s=60)
     assert "hunter2" not in str(info.value)
     assert "redis://" in str(info.value)
+
+
+def test_redis_store_rejects_a_decoding_client() -> None:
+    with pytest.raises(ValueError, match="decode_responses"):
+        RedisStore(aioredis.Redis(decode_responses=True))

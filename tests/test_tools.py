@@ -27,7 +27,7 @@ from core.pack.schema import (
     ToolSpec,
 )
 from core.store.memory import MemoryStore
-from core.tools.builtin import KST, DEFAULT_SCHEMAS, Ticket, builtin_tools, mask_phone
+from core.tools.builtin import DEFAULT_SCHEMAS, KST, Ticket, builtin_tools, mask_phone
 from core.tools.http import http_tool
 from core.tools.registry import Tool, ToolError, ToolRegistry
 
@@ -165,7 +165,9 @@ async def test_own_timeout_error_is_a_failure_not_a_timeout() -> None:
     async def raises_timeout(args: dict[str, Any]) -> dict[str, Any]:
         raise TimeoutError("backend said so")
 
-    registry = registry_with(Tool(name="t", description="", input_schema={}, func=raises_timeout, timeout_s=5))
+    registry = registry_with(
+        Tool(name="t", description="", input_schema={}, func=raises_timeout, timeout_s=5)
+    )
     with pytest.raises(ToolError) as info:
         await registry.call("t", {})
     assert info.value.kind == "failed"
@@ -242,6 +244,21 @@ ORDERS = [
         ordered_at="2026-11-20",
         customer_id="c3",
         items=[OrderItem(name="누리링크 AX1500")],
+    ),
+    Order(
+        order_id="ORD-20261120-0005",
+        status="출고보류",
+        ordered_at="2026-11-20",
+        customer_id="c3",
+        items=[OrderItem(name="누리링크 AX1500")],
+    ),
+    Order(
+        order_id="ORD-20261120-0006",
+        status="재고확인",
+        ordered_at="2026-11-20",
+        customer_id="c3",
+        items=[OrderItem(name="누리링크 AX1500")],
+        eta="2026-11-30T18:00:00+09:00",
     ),
 ]
 
@@ -339,9 +356,13 @@ async def test_get_order_wording_follows_korean_particles(registry: ToolRegistry
     no_eta = await registry.call("order_status", {"order_id": "ORD-20261119-0003"})
     assert no_eta["status_detail"] == "한진택배로 배송 중이에요. 운송장 번호는 987이에요."  # 칠 ends in ㄹ
     assert no_eta["eta"] == ""
-    other = await registry.call("order_status", {"order_id": "ORD-20261120-0004"})
-    assert other["status_detail"] == "현재 주문 상태는 반품접수예요."
-    assert other["carrier"] == ""
+    returned = await registry.call("order_status", {"order_id": "ORD-20261120-0004"})
+    assert returned["status_detail"] == "반품 신청이 접수되어 처리 중이에요."
+    assert returned["carrier"] == ""
+    on_hold = await registry.call("order_status", {"order_id": "ORD-20261120-0005"})
+    assert on_hold["status_detail"] == "현재 주문 상태는 출고보류예요."
+    checking = await registry.call("order_status", {"order_id": "ORD-20261120-0006"})
+    assert checking["status_detail"] == "현재 주문 상태는 재고확인이에요. 11월 30일 도착 예정이에요."
 
 
 async def test_get_order_unknown_is_an_answer_not_an_error(registry: ToolRegistry) -> None:
@@ -402,8 +423,14 @@ async def test_create_ticket_validates_args(registry: ToolRegistry) -> None:
 
 @pytest.mark.parametrize(
     ("phone", "masked"),
-    [("010-1234-5678", "010-****-5678"), ("02-123-4567", "021-****-4567"), ("12345", "****-2345"),
-     ("12", "****"), ("010-****-5678", "010-****-5678")],
+    [
+        ("010-1234-5678", "010-****-5678"),
+        ("02-123-4567", "02-****-4567"),
+        ("031-123-4567", "031-****-4567"),
+        ("12345", "****-2345"),
+        ("12", "****"),
+        ("010-****-5678", "010-****-5678"),
+    ],
 )
 def test_mask_phone(phone: str, masked: str) -> None:
     assert mask_phone(phone) == masked
@@ -509,7 +536,9 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def spec(url: str, *, budget_s: float = 3.0, **http: Any) -> ToolSpec:
-    return ToolSpec(name="company_api", description="회사 API", http=HttpTool(url=url, **http), timeout_s=budget_s)
+    return ToolSpec(
+        name="company_api", description="회사 API", http=HttpTool(url=url, **http), timeout_s=budget_s
+    )
 
 
 async def call(tool: Tool, args: dict[str, Any]) -> dict[str, Any]:
@@ -518,8 +547,12 @@ async def call(tool: Tool, args: dict[str, Any]) -> dict[str, Any]:
 
 async def test_get_fills_url_adds_query_and_auth(api: Api, client: httpx.AsyncClient) -> None:
     tool = http_tool(
-        spec(api.base + "/orders/{order_id}", auth_header="Authorization", auth_env="SHOP_TOKEN",
-             auth_prefix="Bearer "),
+        spec(
+            api.base + "/orders/{order_id}",
+            auth_header="Authorization",
+            auth_env="SHOP_TOKEN",
+            auth_prefix="Bearer ",
+        ),
         client,
         {"SHOP_TOKEN": "s3cret"},
     )
@@ -534,8 +567,12 @@ async def test_get_fills_url_adds_query_and_auth(api: Api, client: httpx.AsyncCl
 
 async def test_post_sends_remaining_args_as_json(api: Api, client: httpx.AsyncClient) -> None:
     tool = http_tool(
-        spec(api.base + "/customers/{customer_id}/tickets", method="POST", auth_header="X-Api-Key",
-             auth_env="KEY"),
+        spec(
+            api.base + "/customers/{customer_id}/tickets",
+            method="POST",
+            auth_header="X-Api-Key",
+            auth_env="KEY",
+        ),
         client,
         {"KEY": "k-1"},
     )
@@ -597,7 +634,9 @@ async def test_client_errors_are_not_retried(api: Api, client: httpx.AsyncClient
 
 
 async def test_attempt_timeouts_are_retried_then_reported(api: Api, client: httpx.AsyncClient) -> None:
-    tool = http_tool(spec(api.base + "/slow", timeout_s=0.1, retries=1, budget_s=3.0), client, {}, backoff_s=0.01)
+    tool = http_tool(
+        spec(api.base + "/slow", timeout_s=0.1, retries=1, budget_s=3.0), client, {}, backoff_s=0.01
+    )
     with pytest.raises(ToolError) as info:
         await call(tool, {})
     assert info.value.kind == "timeout"

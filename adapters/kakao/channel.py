@@ -41,8 +41,9 @@ class KakaoChannel:
         if not self._secret_set:
             _log.warning(
                 "kakao_skill_unauthenticated",
-                detail=f"{self.config.secret_env} is not set: anyone who knows {self.config.path} can call "
-                f"the skill. Set it and add the {self.config.secret_header} header in the Kakao skill settings.",
+                detail=f"{self.config.secret_env} is not set: anyone who knows {self.config.path} can call the "
+                f"skill. Set it, and send it as the {self.config.secret_header} header from the Kakao skill "
+                "settings.",
             )
         _log.info("kakao_skill_ready", path=self.config.path, budget_s=self.config.budget_s)
 
@@ -66,7 +67,9 @@ def _skill_route(handler: SkillHandler, config: KakaoConfig) -> HTTPRouteHandler
         request_max_body_size=config.max_body_bytes,
     )
     async def kakao_skill(request: Request[Any, Any, Any]) -> Response[bytes]:
-        reply = await handler.handle(request.headers, await request.body())
+        body = await request.body()
+        header = handler.secret_header
+        reply = await handler.handle(body, request.headers.get(header) if header is not None else None)
         return Response(
             reply.body,
             status_code=reply.status,

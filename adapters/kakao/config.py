@@ -29,7 +29,8 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Wait this long after the ack has been sent before POSTing, so Kakao has registered the ack.
     callback_settle_s: float = 1.0
     callback_timeout_s: float = 8.0  # one POST's timeout (capped by what is left of the window)
-    callback_allow_hosts: list[str] = ["*.kakao.com"]  # "*.x" = x and any subdomain of x
+    # "*.x" = x and any subdomain of x
+    callback_allow_hosts: list[str] = msgspec.field(default_factory=lambda: ["*.kakao.com"])
     callback_require_https: bool = True  # tests set False to use a loopback http stand-in
 
     late_answer_ttl_s: float = 3600.0  # a stashed late answer is served on the next message within this

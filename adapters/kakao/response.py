@@ -264,13 +264,20 @@ class Output(_Wire, kw_only=True):
 
     @classmethod
     def of(cls, component: Component) -> Output:
-        return cls(**{component.KEY: component})
+        fields: dict[str, Any] = {component.KEY: component}
+        return cls(**fields)
 
     def components(self) -> list[Component]:
         """The components that are set (one in a well-formed output)."""
         found = (
-            self.simpleText, self.simpleImage, self.textCard, self.basicCard,
-            self.commerceCard, self.listCard, self.itemCard, self.carousel,
+            self.simpleText,
+            self.simpleImage,
+            self.textCard,
+            self.basicCard,
+            self.commerceCard,
+            self.listCard,
+            self.itemCard,
+            self.carousel,
         )
         return [c for c in found if c is not None]
 

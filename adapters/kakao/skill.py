@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple
 
 import msgspec
@@ -28,7 +28,7 @@ import structlog
 from adapters.kakao.callback import CallbackClient, url_fingerprint
 from adapters.kakao.config import KakaoConfig
 from adapters.kakao.limits import validate
-from adapters.kakao.payload import PayloadError, parse_payload, to_inbound
+from adapters.kakao.payload import PayloadError, SkillPayload, parse_payload, to_inbound
 from adapters.kakao.render import callback_ack, render, render_text
 from adapters.kakao.response import SkillResponse, encode_response
 from core.engine import Engine
@@ -40,7 +40,9 @@ _log = structlog.get_logger(__name__)
 
 LATE_ANSWER_PAYLOAD = "sangdam:kakao:late-answer"  # postback of the "답변 확인하기" quick reply
 _ACK_SENT_WAIT_S = 2.0  # if the server never reports the ack as sent, go on after this long
-_FAST_REPLY_TIMEOUT_S = 0.5  # cap on engine.fast_reply; it runs inside Kakao's 5 s too
+_POST_RESERVE_S = 0.3  # time kept before the callback deadline to render and start the POST
+_FAST_REPLY_TIMEOUT_S = 0.5
+_RENDER_CACHE_SIZE = 2048  # cap on engine.fast_reply; it runs inside Kakao's 5 s too
 
 _parts_encoder = msgspec.msgpack.Encoder()
 _parts_decoder = msgspec.msgpack.Decoder(list[ReplyPart])
@@ -76,19 +78,27 @@ class SkillHandler:
         self._callbacks = callbacks
         self._config = config
         self._secret = secret.encode("utf-8") if secret else None
-        self._header = config.secret_header.lower()
         self._metrics = metrics
         self._clock = clock
         self._jobs: set[asyncio.Task[None]] = set()
+        self._rendered: dict[bytes, bytes] = {}  # msgpack(parts) -> encoded SkillResponse
 
     # --- request ---------------------------------------------------------------------------------
 
-    async def handle(self, headers: Mapping[str, str], body: bytes) -> SkillReply:
-        """Answer one skill request; never raises (a failure becomes a polite reply, not a 500)."""
+    @property
+    def secret_header(self) -> str | None:
+        """The header the HTTP layer must pass to `handle`, or None when no secret is configured."""
+        return self._config.secret_header if self._secret is not None else None
+
+    async def handle(self, body: bytes, given_secret: str | None = None) -> SkillReply:
+        """Answer one skill request; never raises (a failure becomes a polite reply, not a 500).
+
+        `given_secret` is the value of the `secret_header` header as received (None if absent).
+        """
         received = self._clock()
         if self._secret is not None:
-            given = headers.get(self._header, "").encode("utf-8")
-            if not hmac.compare_digest(given, self._secret):
+            # compare_digest takes time independent of where the values differ.
+            if not hmac.compare_digest((given_secret or "").encode("utf-8"), self._secret):
                 self._metrics.incr("kakao_unauthorized")
                 return _error(401, "unauthorized", f"missing or wrong {self._config.secret_header} header")
         if len(body) > self._config.max_body_bytes:
@@ -98,7 +108,8 @@ class SkillHandler:
         except PayloadError as exc:
             self._metrics.incr("kakao_bad_request")
             return _error(400, "bad_request", str(exc))
-        if self._config.allowed_bot_ids and payload.bot.id not in self._config.allowed_bot_ids:
+        bot_id = payload.bot.id if payload.bot is not None else None
+        if self._config.allowed_bot_ids and bot_id not in self._config.allowed_bot_ids:
             return _error(403, "forbidden", "bot.id is not in channels.kakao.allowed_bot_ids")
         try:
             return await self._answer(payload, received)
@@ -107,7 +118,7 @@ class SkillHandler:
             self._metrics.incr("kakao_error")
             return SkillReply(200, self._encode(render_text(self._config.error_text)))
 
-    async def _answer(self, payload: Any, received: float) -> SkillReply:
+    async def _answer(self, payload: SkillPayload, received: float) -> SkillReply:
         callback_url: str | None = payload.userRequest.callbackUrl or None
         if callback_url is not None and (problem := self._callbacks.allowed(callback_url)) is not None:
             _log.warning("kakao_callback_url_refused", reason=problem)
@@ -133,7 +144,7 @@ class SkillHandler:
             if turn.duplicate:
                 # The first request with this callback URL owns the answer; this copy only acknowledges.
                 return SkillReply(200, self._ack())
-            return SkillReply(200, self._render(earlier + turn.parts))
+            return SkillReply(200, self._render(_without_choices(earlier) + turn.parts))
 
         await self._store.put(_pending_key(user_key), b"1", self._config.late_answer_ttl_s)
         if callback_url is not None:
@@ -143,17 +154,23 @@ class SkillHandler:
             async def mark_ack_sent() -> None:
                 ack_sent.set()
 
-            self._spawn(self._finish_by_callback(turn_task, callback_url, user_key, earlier, received, ack_sent))
+            self._spawn(
+                self._finish_by_callback(turn_task, callback_url, user_key, earlier, received, ack_sent)
+            )
             return SkillReply(200, self._ack(), mark_ack_sent)
 
         self._metrics.incr("kakao_fast_answer")
         self._spawn(self._stash_when_done(turn_task, user_key, earlier))
-        return SkillReply(200, self._render(earlier + await self._fast_parts(inbound) + self._pending_parts()))
+        # The "답변 확인하기" chip goes first so it survives the quick-reply cap.
+        fast = self._pending_parts() + _without_choices(earlier) + await self._fast_parts(inbound)
+        return SkillReply(200, self._render(fast))
 
     # --- late answers ----------------------------------------------------------------------------
 
     def _asks_for_late_answer(self, inbound: Inbound) -> bool:
-        return inbound.payload == LATE_ANSWER_PAYLOAD or inbound.text.strip() == self._config.late_answer_label
+        return (
+            inbound.payload == LATE_ANSWER_PAYLOAD or inbound.text.strip() == self._config.late_answer_label
+        )
 
     async def _serve_late_answer(self, user_key: str) -> SkillReply | None:
         """The stashed answer, a "still working" note, or None (nothing pending: a normal turn)."""
@@ -161,7 +178,9 @@ class SkillHandler:
         if earlier:
             return SkillReply(200, self._render(earlier))
         if await self._store.get(_pending_key(user_key)) is not None:
-            return SkillReply(200, self._render([Text(text=self._config.pending_text), *self._pending_parts()]))
+            return SkillReply(
+                200, self._render([Text(text=self._config.pending_text), *self._pending_parts()])
+            )
         return None
 
     async def _take_late_answer(self, user_key: str) -> list[ReplyPart]:
@@ -176,7 +195,9 @@ class SkillHandler:
         waiting = await self._store.pop(_late_key(user_key))
         if waiting is not None:
             parts = _parts_decoder.decode(waiting) + parts
-        await self._store.put(_late_key(user_key), _parts_encoder.encode(parts), self._config.late_answer_ttl_s)
+        await self._store.put(
+            _late_key(user_key), _parts_encoder.encode(parts), self._config.late_answer_ttl_s
+        )
         await self._store.pop(_pending_key(user_key))
         self._metrics.incr("kakao_late_stashed")
 
@@ -209,13 +230,15 @@ class SkillHandler:
             _log.warning("kakao_ack_not_confirmed", callback=url_fingerprint(url))
         # Kakao may refuse a POST that arrives before it has processed the ack.
         not_before = self._clock() + self._config.callback_settle_s
-        await asyncio.wait((turn_task,), timeout=max(deadline - self._clock(), 0.0))
+        # Stop waiting a little before the deadline: the apology must still leave in time.
+        await asyncio.wait((turn_task,), timeout=max(deadline - _POST_RESERVE_S - self._clock(), 0.0))
         await asyncio.sleep(max(not_before - self._clock(), 0.0))
 
         if turn_task.done():
-            parts = earlier + self._turn_of(turn_task).parts
-            outcome = await self._callbacks.post_once(url, self._render(parts), received_at=received,
-                                                      deadline=deadline)
+            parts = _without_choices(earlier) + self._turn_of(turn_task).parts
+            outcome = await self._callbacks.post_once(
+                url, self._render(parts), received_at=received, deadline=deadline
+            )
             if outcome.ok:
                 await self._store.pop(_pending_key(user_key))
             else:
@@ -231,7 +254,7 @@ class SkillHandler:
         self, turn_task: asyncio.Future[Turn], user_key: str, earlier: list[ReplyPart]
     ) -> None:
         await asyncio.wait((turn_task,))
-        await self.stash(user_key, earlier + self._turn_of(turn_task).parts)
+        await self.stash(user_key, _without_choices(earlier) + self._turn_of(turn_task).parts)
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Let running jobs finish (they hold answers owed to customers), then cancel stragglers."""
@@ -264,20 +287,36 @@ class SkillHandler:
             return [Text(text=self._config.pending_text)]
 
     def _render(self, parts: list[ReplyPart]) -> bytes:
-        """Render and validate; a response that fails validation is replaced by a safe text reply."""
-        return self._encode(render(parts, operator_label=self._config.operator_label))
+        """Render, validate and encode; a response that fails validation becomes a safe text reply.
+
+        Rendering is a pure function of the parts, and most replies are the pack's fixed texts, so the
+        encoded result is cached by the parts' bytes: the hot path then skips render + validate.
+        """
+        key = _parts_encoder.encode(parts)
+        cached = self._rendered.get(key)
+        if cached is None:
+            cached = self._encode(render(parts, operator_label=self._config.operator_label))
+            if len(self._rendered) >= _RENDER_CACHE_SIZE:
+                del self._rendered[next(iter(self._rendered))]  # oldest first: insertion order
+            self._rendered[key] = cached
+        return cached
 
     def _ack(self) -> bytes:
         return _json_encoder.encode(callback_ack(self._config.waiting_text))
 
     def _encode(self, response: SkillResponse) -> bytes:
-        try:
-            validate(response)
-        except ValueError as exc:
-            _log.error("kakao_invalid_response", error=str(exc))
+        problems = validate(response)
+        if problems:
+            # A renderer bug must not cost the customer their answer slot: log it, send a safe text.
+            _log.error("kakao_invalid_response", problems=problems[:5])
             self._metrics.incr("kakao_invalid_response")
             response = render_text(self._config.error_text)
         return encode_response(response)
+
+
+def _without_choices(parts: list[ReplyPart]) -> list[ReplyPart]:
+    """An earlier answer shown before a newer one: its quick replies are stale, the newer ones count."""
+    return [part for part in parts if not isinstance(part, QuickReplies)]
 
 
 def _late_key(user_key: str) -> str:

@@ -29,7 +29,8 @@ class BrainConfigError(ValueError):
 class BrainConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True  # false forces the brain off even when a key is present
     base_url: str | None = None  # None = api.openai.com
-    api_key_env: str | None = None  # name of the env var with the key (default: SANGDAM_LLM_API_KEY, OPENAI_API_KEY)
+    # Name of the env var holding the key; default SANGDAM_LLM_API_KEY, then OPENAI_API_KEY.
+    api_key_env: str | None = None
     model: str = "gpt-4o-mini"  # the cheap default model
     strong_model: str | None = None  # used for long questions and the format retry when set
     strong_min_chars: int = 200  # questions at least this long go to strong_model
@@ -75,7 +76,9 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str | None
 
 
-def load_brain_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> tuple[BrainConfig, Connection] | None:
+def load_brain_config(
+    raw: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[BrainConfig, Connection] | None:
     """Validated config and connection, or None when the brain is off (no key and no base URL)."""
     data = dict(raw)
     if env.get(BASE_URL_VAR) and not data.get("base_url"):

@@ -62,6 +62,18 @@ class TurnPii:
         allowed = {ph: v for ph, v in self.originals.items() if placeholder_kind(ph) in self._restorable}
         return PLACEHOLDER_RE.sub(lambda m: _LABELS.get(m.group(1), "(개인정보)"), restore(text, allowed))
 
+    def scrub_refused(self, text: str) -> str:
+        """Replace any RRN, FRN or card number in model output with a label (they are never shown)."""
+        result = mask_pii(text)
+        if not result.refused:
+            return text
+        pieces, cursor = [], 0
+        for finding in result.findings:
+            if finding.kind.value in _REFUSED:
+                pieces += [text[cursor : finding.start], _LABELS[finding.kind.value]]
+                cursor = finding.end
+        return "".join(pieces) + text[cursor:]
+
     def for_tool(self, text: str) -> str:
         """Restore everything a tool may receive (never RRN, FRN or card numbers)."""
         allowed = {ph: v for ph, v in self.originals.items() if placeholder_kind(ph) not in _REFUSED}

@@ -2,8 +2,10 @@
 
 The model streams JSON such as {"reply": "안녕하세요 ...", "action": ...}. `ReplyFieldStream` pulls the
 characters of the top-level "reply" string out of the raw deltas as they arrive (the schema puts it
-first), decoding JSON escapes; `PlaceholderStream` holds back a possibly half-received "<PHONE_1>" so
-restoring never sees a split placeholder. Together they turn raw deltas into customer-ready text.
+first), decoding JSON escapes; `PlaceholderStream` holds back a possibly half-received "<PHONE_1>" (so
+restoring never sees a split placeholder) and a trailing run of digits (so a number the model should
+never have written is seen whole by the scrubber before any of it is sent). Together they turn raw
+deltas into customer-ready text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 _REPLY_KEY_RE = re.compile(r'"reply"\s*:\s*"')
 _PARTIAL_PLACEHOLDER_RE = re.compile(r"<[A-Z]*(?:_\d*)?$")
+_TRAILING_NUMBER_RE = re.compile(r"[+(]?\d[\d\s().\-]*$")
 _MAX_PLACEHOLDER = 16
 
 
@@ -75,10 +78,17 @@ def _decode_escape(escape: str) -> str:
 
 
 class PlaceholderStream:
-    """Passes text through `restore`, holding back a tail that may be the start of a placeholder."""
+    """Passes text through `scrub` then `restore`, holding back a tail that may continue: the start of
+    a placeholder or a number still being written."""
 
-    def __init__(self, restore: Callable[[str], str], sink: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        restore: Callable[[str], str],
+        sink: Callable[[str], Awaitable[None]],
+        scrub: Callable[[str], str] = lambda text: text,
+    ) -> None:
         self._restore = restore
+        self._scrub = scrub
         self._sink = sink
         self._pending = ""
         self.sent: list[str] = []
@@ -88,7 +98,10 @@ class PlaceholderStream:
         cut = len(self._pending)
         tail = _PARTIAL_PLACEHOLDER_RE.search(self._pending[-_MAX_PLACEHOLDER:])
         if tail is not None:
-            cut = len(self._pending) - (len(tail.group()))
+            cut = len(self._pending) - len(tail.group())
+        number = _TRAILING_NUMBER_RE.search(self._pending[:cut])
+        if number is not None:
+            cut = number.start()
         ready, self._pending = self._pending[:cut], self._pending[cut:]
         await self._emit(ready)
 
@@ -98,6 +111,6 @@ class PlaceholderStream:
 
     async def _emit(self, text: str) -> None:
         if text:
-            restored = self._restore(text)
+            restored = self._restore(self._scrub(text))
             self.sent.append(restored)
             await self._sink(restored)

@@ -69,6 +69,7 @@ class FlowEngine:
         """Start a scenario; `answer` (the triggering message) may pre-fill its first ask slots."""
         scenario = self._pack.scenarios[scenario_id]
         conv.scenario = ScenarioState(scenario_id=scenario_id, step_id=scenario.start)
+        _forget_answers(conv, scenario)
         raw: dict[str, str] = {}
         if answer is not None:
             self._prefill(conv, scenario, answer, raw)
@@ -101,12 +102,17 @@ class FlowEngine:
     def reprompt(self, conv: Conversation) -> FlowOutcome:
         """Repeat the waiting step's question with its buttons (the answer did not fit)."""
         assert conv.scenario is not None
-        scenario = self._pack.scenarios[conv.scenario.scenario_id]
-        step = scenario.steps[conv.scenario.step_id]
         conv.scenario.retries += 1
         parts: list[ReplyPart] = [Text(text="아래 버튼 중에서 골라 주세요.")]
-        parts.extend(self._waiting_parts(conv, scenario, conv.scenario.step_id, step))
+        parts.extend(self.waiting_parts(conv))
         return FlowOutcome(parts=parts, invalid=True)
+
+    def waiting_parts(self, conv: Conversation) -> list[ReplyPart]:
+        """The waiting step's question and buttons, to show them again."""
+        assert conv.scenario is not None
+        scenario = self._pack.scenarios[conv.scenario.scenario_id]
+        step = scenario.steps[conv.scenario.step_id]
+        return self._waiting_parts(conv, scenario, conv.scenario.step_id, step)
 
     def waiting_step(self, conv: Conversation) -> Step | None:
         if conv.scenario is None:
@@ -150,7 +156,7 @@ class FlowEngine:
             step = scenario.steps[step_id]
             conv.scenario = ScenarioState(scenario_id=scenario.id, step_id=step_id)
             outcome.last_step = step_id
-            if step.ask is not None and step.ask.slot in conv.slots:
+            if step.ask is not None and conv.slots.get(step.ask.slot):
                 # Already known (pre-filled from the triggering message): don't ask again.
                 assert step.next is not None
                 step_id = step.next
@@ -248,7 +254,7 @@ class FlowEngine:
         """Fill ask slots of typed entities the customer already gave (order id, error code...)."""
         for step in scenario.steps.values():
             ask = step.ask
-            if ask is None or ask.type not in ("order_id", "error_code") or ask.slot in conv.slots:
+            if ask is None or ask.type not in ("order_id", "error_code") or conv.slots.get(ask.slot):
                 continue
             value = self._validate(ask, answer)
             if value is not None:
@@ -306,6 +312,22 @@ def match_choice(choices: list[Choice], text: str) -> Choice | None:
         if any(w and w in said for w in words):
             return choice
     return None
+
+
+def _forget_answers(conv: Conversation, scenario: Scenario) -> None:
+    """A restarted scenario asks again: drop the slots it filled last time it ran."""
+    keys: set[str] = set()
+    prefixes: list[str] = []
+    for step in scenario.steps.values():
+        if step.ask is not None:
+            keys.add(step.ask.slot)
+        keys.update(k for choice in step.choices for k in choice.set)
+        for saved in (step.tool.save_as if step.tool else None, step.lookup.save_as if step.lookup else None):
+            if saved:
+                prefixes.append(f"{saved}.")
+    for key in list(conv.slots):
+        if key in keys or key.startswith(tuple(prefixes)):
+            del conv.slots[key]
 
 
 def _reason(value: str | None) -> HandoffReason:

@@ -14,6 +14,9 @@ import unicodedata
 # abbreviations with meaning and are kept.
 _EMOTICON_JAMO = re.compile("[ㅋㅎㅠㅜㅡ\u110f\u1112\u1172\u116e\u1173]+")
 _SPACES = re.compile(r"\s+")
+# NFKC would turn compatibility jamo (ㄳ, ㄱㄱ) into conjoining jamo that render oddly and no longer
+# match what people type in lexicons, so those runs are left out of NFKC.
+_COMPAT_JAMO_RUN = re.compile("([\u3131-\u318e]+)")
 
 
 def _keep(char: str) -> bool:
@@ -32,7 +35,10 @@ def normalize(text: str) -> str:
     other character becomes a space so "E-101" and "e 101" normalise alike.
     """
     text = _EMOTICON_JAMO.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = "".join(
+        part if _COMPAT_JAMO_RUN.fullmatch(part) else unicodedata.normalize("NFKC", part)
+        for part in _COMPAT_JAMO_RUN.split(text)
+    ).lower()
     text = _EMOTICON_JAMO.sub(" ", text)
     kept = "".join(char if _keep(char) else " " for char in text)
     return _SPACES.sub(" ", kept).strip()

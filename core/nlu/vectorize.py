@@ -15,11 +15,13 @@ class TfidfVectorizer:
 
     Features unseen in training get the highest IDF and count in the norm before being dropped: a
     query made mostly of unknown n-grams ("asdf", "배고파") must not look like a perfect match to
-    the one known n-gram it shares with the training data.
+    the one known n-gram it shares with the training data. `unseen_weight` scales that
+    penalty; 0 gives plain TF-IDF.
     """
 
-    def __init__(self, featurize: Featurizer, documents: Iterable[str]) -> None:
+    def __init__(self, featurize: Featurizer, documents: Iterable[str], unseen_weight: float = 1.0) -> None:
         self._featurize = featurize
+        self._unseen_weight = unseen_weight
         doc_freq: Counter[str] = Counter()
         count = 0
         for document in documents:
@@ -34,10 +36,13 @@ class TfidfVectorizer:
         weights: SparseVector = {}
         norm_sq = 0.0
         for feature, tf in self._featurize(text).items():
-            weight = (1.0 + math.log(tf)) * self.idf.get(feature, self.unseen_idf)
+            idf = self.idf.get(feature)
+            if idf is None:
+                norm_sq += ((1.0 + math.log(tf)) * self.unseen_idf * self._unseen_weight) ** 2
+                continue
+            weight = (1.0 + math.log(tf)) * idf
             norm_sq += weight * weight
-            if feature in self.idf:
-                weights[feature] = weight
+            weights[feature] = weight
         if not weights:
             return {}
         norm = math.sqrt(norm_sq)

@@ -20,6 +20,7 @@ from core.pack.schema import (
 from core.pack.structure import Located
 
 MIN_EXAMPLES = 3
+_HANDOFF_REASONS = [reason.value for reason in HandoffReason]
 _CONTINUATIONS = ("choices", "ask", "lookup", "tool", "next", "end")
 
 
@@ -65,6 +66,19 @@ def check_faq(faq: list[FaqEntry], at: Located) -> Iterator[PackIssue]:
                 "give each FAQ entry its own `id`",
             )
         first.setdefault(entry.id, index)
+        if entry.landing_url is not None:
+            yield from _check_url(at, ("faq", index, "landing_url"), entry.landing_url)
+
+
+def _check_url(at: Located, path: tuple[str | int, ...], url: str) -> Iterator[PackIssue]:
+    # Link buttons on every channel (Kakao webLink, Slack, WhatsApp) accept only absolute web URLs.
+    if not url.startswith(("https://", "http://")):
+        yield PackIssue(
+            at.file,
+            at.line(*path),
+            f"`{path[-1]}: {url}` is not a web address",
+            f"write the full address starting with https://, e.g. `{path[-1]}: https://example.com/help`",
+        )
 
 
 def check_tools(tools: list[ToolSpec], at: Located) -> Iterator[PackIssue]:
@@ -95,8 +109,12 @@ def check_tools(tools: list[ToolSpec], at: Located) -> Iterator[PackIssue]:
 
 
 def check_bot(
-    bot: BotSettings, at: Located, intents: dict[str, IntentSpec] | None, scenarios: dict[str, Scenario]
+    bot: BotSettings,
+    at: Located,
+    intents: dict[str, IntentSpec] | None,
+    scenarios: dict[str, Scenario] | None,
 ) -> Iterator[PackIssue]:
+    """Routes name known intents and scenarios and do one thing; thresholds make sense."""
     for intent, route in bot.routes.items():
         line = at.line("routes", intent)
         if intents is not None and intent not in intents:
@@ -124,7 +142,7 @@ def check_bot(
                 f"route `{intent}` {what}; a route does exactly one thing",
                 "keep exactly one of `scenario: <id>`, `reply: <text>`, `handoff: true`, `knowledge: true`",
             )
-        if route.scenario is not None and route.scenario not in scenarios:
+        if route.scenario is not None and scenarios is not None and route.scenario not in scenarios:
             yield PackIssue(
                 at.file,
                 at.line("routes", intent, "scenario"),
@@ -151,14 +169,13 @@ def check_bot(
 
 
 def check_escalation(escalation: Escalation, at: Located) -> Iterator[PackIssue]:
-    reasons = [reason.value for reason in HandoffReason]
     for reason in escalation.priorities:
-        if reason not in reasons:
+        if reason not in _HANDOFF_REASONS:
             yield PackIssue(
                 at.file,
                 at.line("priorities", reason),
                 f"`priorities` names an unknown handoff reason `{reason}`",
-                did_you_mean(reason, reasons, "handoff reasons"),
+                did_you_mean(reason, _HANDOFF_REASONS, "handoff reasons"),
             )
     if escalation.fallback_limit < 1:
         yield PackIssue(
@@ -215,6 +232,8 @@ def check_scenario(scenario: Scenario, at: Located, names: PackNames) -> Iterato
             yield from _check_step(step_id, step, at, names, steps)
     if not at.broken:
         yield from _unreachable(scenario, at)
+        yield from _busy_loops(scenario, at)
+        yield from _asked_again(scenario, at)
 
 
 def _check_step(
@@ -224,6 +243,32 @@ def _check_step(
     for path, target in _references(step):
         if target not in steps and not at.is_broken("steps", target):
             yield _dangling(at, (*base, *path), str(path[-1]), target, steps)
+    yield from _check_continuation(step_id, step, at, steps)
+    yield from _check_choices(step_id, step, at, steps)
+    if step.ask is not None:
+        yield from _check_ask(step_id, step, at)
+    if step.tool is not None and names.tools is not None and step.tool.name not in names.tools:
+        yield PackIssue(
+            at.file,
+            at.line(*base, "tool", "name"),
+            f"step `{step_id}` calls tool `{step.tool.name}`, which tools.yaml does not define",
+            did_you_mean(step.tool.name, names.tools, "known tools") + " (or add it to tools.yaml)",
+        )
+    if step.lookup is not None and step.lookup.table not in names.tables | names.broken_tables:
+        yield PackIssue(
+            at.file,
+            at.line(*base, "lookup", "table"),
+            f"step `{step_id}` looks up table `{step.lookup.table}`, which data/ does not hold",
+            did_you_mean(step.lookup.table, names.tables, "known tables")
+            + f" (or add data/{step.lookup.table}.yaml)",
+        )
+    if step.link is not None:
+        yield from _check_url(at, (*base, "link"), step.link)
+
+
+def _check_continuation(step_id: str, step: Step, at: Located, steps: dict[str, Step]) -> Iterator[PackIssue]:
+    """Exactly one way on: choices / ask (+ next) / lookup / tool / next / end; a handoff reason fits."""
+    base = ("steps", step_id)
     # `ask` has no success target of its own: a valid answer moves on through the step's `next`.
     used = [name for name in _CONTINUATIONS if getattr(step, name) and not (name == "next" and step.ask)]
     if step.ask is not None and step.next is None:
@@ -255,8 +300,22 @@ def _check_step(
             f"step `{step_id}` has `handoff_reason` but does not end in a handoff",
             "add `end: handoff` or remove `handoff_reason`",
         )
+    elif step.handoff_reason is not None and step.handoff_reason not in _HANDOFF_REASONS:
+        yield PackIssue(
+            at.file,
+            at.line(*base, "handoff_reason"),
+            f"`handoff_reason: {step.handoff_reason}` is not a handoff reason",
+            did_you_mean(step.handoff_reason, _HANDOFF_REASONS, "handoff reasons"),
+        )
+
+
+def _check_choices(step_id: str, step: Step, at: Located, steps: dict[str, Step]) -> Iterator[PackIssue]:
+    """Each button branches (`goto`) or is a link (`url`/`phone`), never both or neither."""
+    base = ("steps", step_id)
     for index, choice in enumerate(step.choices):
         line = at.line(*base, "choices", index)
+        if choice.url is not None:
+            yield from _check_url(at, (*base, "choices", index, "url"), choice.url)
         links = [name for name in ("url", "phone") if getattr(choice, name)]
         if choice.goto is None and not links:
             yield PackIssue(
@@ -277,23 +336,6 @@ def _check_step(
             yield PackIssue(
                 at.file, line, f"choice `{choice.label}` sets both `url` and `phone`", "keep one of them"
             )
-    if step.ask is not None:
-        yield from _check_ask(step_id, step, at)
-    if step.tool is not None and names.tools is not None and step.tool.name not in names.tools:
-        yield PackIssue(
-            at.file,
-            at.line(*base, "tool", "name"),
-            f"step `{step_id}` calls tool `{step.tool.name}`, which tools.yaml does not define",
-            did_you_mean(step.tool.name, names.tools, "known tools") + " (or add it to tools.yaml)",
-        )
-    if step.lookup is not None and step.lookup.table not in names.tables | names.broken_tables:
-        yield PackIssue(
-            at.file,
-            at.line(*base, "lookup", "table"),
-            f"step `{step_id}` looks up table `{step.lookup.table}`, which data/ does not hold",
-            did_you_mean(step.lookup.table, names.tables, "known tables")
-            + f" (or add data/{step.lookup.table}.yaml)",
-        )
 
 
 def _check_ask(step_id: str, step: Step, at: Located) -> Iterator[PackIssue]:
@@ -379,4 +421,67 @@ def _unreachable(scenario: Scenario, at: Located) -> Iterator[PackIssue]:
                 at.line("steps", step_id),
                 f"{WARNING_PREFIX}step `{step_id}` can never be reached from `start: {scenario.start}`",
                 "point a `next:`/`goto:` at it, or delete it",
+            )
+
+
+def _moves_on(step: Step) -> list[str]:
+    """Steps entered right after `step` in the same turn, without waiting for the customer."""
+    if step.choices or step.ask is not None or step.end is not None:
+        return []
+    return [target for _, target in _references(step)]
+
+
+def _busy_loops(scenario: Scenario, at: Located) -> Iterator[PackIssue]:
+    """A cycle of steps that never waits would spin until the engine gives up mid-turn."""
+    steps = scenario.steps
+    state: dict[str, str] = {}  # "open" while on the current path, then "done"
+    for root in steps:
+        if root in state:
+            continue
+        path, pending = [root], [iter(_moves_on(steps[root]))]
+        state[root] = "open"
+        while pending:  # iterative depth-first search: no recursion limit on long chains
+            target = next(pending[-1], None)
+            if target is None:
+                state[path.pop()] = "done"
+                pending.pop()
+            elif target in steps and state.get(target) == "open":
+                loop = [*path[path.index(target) :], target]
+                yield PackIssue(
+                    at.file,
+                    at.line("steps", target),
+                    "steps " + " → ".join(f"`{s}`" for s in loop) + " loop without waiting for the customer",
+                    "make one of them wait (`ask:` or `choices:`) or end the scenario (`end:`)",
+                )
+            elif target in steps and target not in state:
+                state[target] = "open"
+                path.append(target)
+                pending.append(iter(_moves_on(steps[target])))
+
+
+def _asked_again(scenario: Scenario, at: Located) -> Iterator[PackIssue]:
+    """A loop back to an `ask` finds its slot filled and skips the question, unless a button on
+    the way clears it with `set: {slot: ""}`."""
+    steps = scenario.steps
+    for step_id, step in steps.items():
+        if step.ask is None:
+            continue
+        slot = step.ask.slot
+        seen: set[str] = set()
+        todo = [step_id]
+        while todo:
+            current = steps[todo.pop()]
+            for path, target in _references(current):
+                clears = path[0] == "choices" and current.choices[int(path[1])].set.get(slot) == ""
+                if target in steps and target not in seen and not clears:
+                    seen.add(target)
+                    todo.append(target)
+        if step_id in seen:
+            yield PackIssue(
+                at.file,
+                at.line("steps", step_id, "ask"),
+                f"{WARNING_PREFIX}the scenario can come back to `{step_id}`, but `{slot}` is filled by "
+                "then, so the question is skipped",
+                f'clear it on the way back with `set: {{{slot}: ""}}` on the button, '
+                "or go back to a new step that asks for another slot",
             )

@@ -40,6 +40,8 @@ _TOP_FILES = {
     "escalation.yaml": "escalation rules: fallback_limit, profanity, agent_keywords, priorities",
 }
 _REQUIRED = ("bot.yaml", "intents.yaml")
+_READ_ELSEWHERE = ("brain.yaml",)  # the LLM brain's persona, validated by core/brain at startup
+_FOLDERS = ["scenarios", "data"]
 
 
 def load_pack(root: str | Path) -> BotPack:
@@ -66,8 +68,8 @@ class _Reader:
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
-    def node(self, path: Path) -> Node | None | bool:
-        """The composed document; False when unreadable (issue recorded); None when empty."""
+    def node(self, path: Path) -> tuple[bool, Node | None]:
+        """(readable, composed document or None when empty); a problem is recorded as an issue."""
         file = self.rel(path)
         try:
             text = path.read_bytes().decode("utf-8-sig")
@@ -75,20 +77,20 @@ class _Reader:
             self.issues.append(
                 PackIssue(file, None, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
             )
-            return False
+            return False, None
         except OSError as exc:
             self.issues.append(PackIssue(file, None, f"cannot read: {exc.strerror}", "check the file"))
-            return False
+            return False, None
         node, problems = parse_yaml(text, file)
         self.issues.extend(problems)
-        return False if problems else node
+        return not problems, node
 
     def typed(self, path: Path, cls: type[T]) -> tuple[T | None, Located]:
         checker = Checker(self.rel(path))
-        node = self.node(path)
-        if node is False:
+        readable, node = self.node(path)
+        if not readable:
             return None, checker.located()
-        value = checker.convert(node if isinstance(node, Node) else None, cls)
+        value = checker.convert(node, cls)
         self.issues.extend(checker.issues)
         return value, checker.located()
 
@@ -120,10 +122,10 @@ class _Reader:
     def table(self, path: Path) -> tuple[str, dict[str, dict[str, str]], int] | None:
         """(table name, rows, line) from a data file holding `{table: {KEY: {field: value}}}`."""
         checker = Checker(self.rel(path))
-        node = self.node(path)
-        if node is False:
+        readable, node = self.node(path)
+        if not readable:
             return None
-        rows = _table_rows(checker, node if isinstance(node, Node) else None, path.stem)
+        rows = _table_rows(checker, node, path.stem)
         self.issues.extend(checker.issues)
         return rows
 
@@ -133,9 +135,7 @@ def _table_rows(
 ) -> tuple[str, dict[str, dict[str, str]], int] | None:
     example = f"`{stem}:` on the first line, then `KEY:` rows with indented `field: value` lines"
     if not isinstance(node, MappingNode) or len(node.value) != 1:
-        found = "nothing" if node is None else f"{len(node.value)} top-level keys" if isinstance(
-            node, MappingNode
-        ) else "no mapping"
+        found = f"{len(node.value)} top-level keys" if isinstance(node, MappingNode) else "no mapping"
         checker.issue(
             1 if node is None else line_of(node),
             f"a data table file holds exactly one table name at the top level; found {found}",
@@ -173,6 +173,7 @@ def _table_rows(
 
 
 def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
+    """The pack (None when anything is in error) and every issue found, errors first."""
     if not root.is_dir():
         return None, [
             PackIssue(str(root), None, "not a bot-pack folder", "pass the folder that holds bot.yaml")
@@ -184,56 +185,8 @@ def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
     tools_file, tools_at = reader.optional("tools.yaml", ToolsFile, ToolsFile(tools=[]))
     escalation, escalation_at = reader.optional("escalation.yaml", Escalation, Escalation())
     _warn_stray_files(reader)
-
-    scenarios: dict[str, Scenario] = {}
-    scenario_at: dict[str, Located] = {}
-    scenarios_ok = True
-    for path in reader.yaml_files("scenarios"):
-        scenario, at = reader.typed(path, Scenario)
-        if scenario is None:
-            scenarios_ok = False
-            continue
-        if scenario.id in scenarios:
-            reader.issues.append(
-                PackIssue(
-                    at.file,
-                    at.line("id"),
-                    f"scenario id `{scenario.id}` is already used by {scenario_at[scenario.id].file}",
-                    "give each scenario its own `id`",
-                )
-            )
-            continue
-        scenarios[scenario.id] = scenario
-        scenario_at[scenario.id] = at
-
-    orders: list[Order] = []
-    tables: dict[str, dict[str, dict[str, str]]] = {}
-    table_files: dict[str, str] = {}
-    broken_tables: set[str] = set()
-    for path in reader.yaml_files("data"):
-        if path.stem == "orders":
-            orders_file, orders_at = reader.typed(path, OrdersFile)
-            if orders_file is not None:
-                orders = orders_file.orders
-                reader.issues.extend(crossref.check_orders(orders, orders_at))
-            continue
-        found = reader.table(path)
-        if found is None:
-            broken_tables.add(path.stem)
-            continue
-        name, rows, line = found
-        if name in tables:
-            reader.issues.append(
-                PackIssue(
-                    reader.rel(path),
-                    line,
-                    f"table `{name}` is already defined in {table_files[name]}",
-                    "rename the table or merge the two files",
-                )
-            )
-            continue
-        tables[name] = rows
-        table_files[name] = reader.rel(path)
+    scenarios = _read_scenarios(reader)
+    data = _read_data(reader)
 
     intents = intents_file.intents if intents_file is not None else None
     tools = tools_file.tools if tools_file is not None else None
@@ -245,54 +198,142 @@ def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
         reader.issues.extend(crossref.check_tools(tools, tools_at))
     if escalation is not None:
         reader.issues.extend(crossref.check_escalation(escalation, escalation_at))
-    if bot is not None and scenarios_ok:
-        reader.issues.extend(crossref.check_bot(bot, bot_at, intents, scenarios))
-    names = crossref.PackNames(intents, tools, set(tables), broken_tables)
-    for scenario_id, scenario in scenarios.items():
-        reader.issues.extend(crossref.check_scenario(scenario, scenario_at[scenario_id], names))
-    reader.issues.extend(_shared_triggers(scenarios, scenario_at, bot))
+    if bot is not None:
+        # A scenario file that failed to load hides its id: don't call routes to it dangling.
+        known = scenarios.by_id if scenarios.complete else None
+        reader.issues.extend(crossref.check_bot(bot, bot_at, intents, known))
+    names = crossref.PackNames(intents, tools, set(data.tables), data.broken_tables)
+    for scenario_id, scenario in scenarios.by_id.items():
+        reader.issues.extend(crossref.check_scenario(scenario, scenarios.at[scenario_id], names))
+    reader.issues.extend(_shared_triggers(scenarios, bot))
 
     issues = _ordered(reader.issues)
-    if bot is None or intents is None or faq_file is None or tools is None or escalation is None:
+    if any(not issue.is_warning for issue in issues):
         return None, issues
-    if not scenarios_ok or any(not issue.is_warning for issue in issues):
-        return None, issues
+    # No errors means every file loaded; the checks only satisfy the type checker.
+    assert bot is not None and intents is not None and tools is not None
+    assert faq_file is not None and escalation is not None
     pack = BotPack(
         root=str(root.resolve()),
         bot=bot,
         intents=intents,
         faq=faq_file.faq,
-        scenarios=scenarios,
+        scenarios=scenarios.by_id,
         tools=tools,
         escalation=escalation,
-        orders=orders,
-        tables=tables,
+        orders=data.orders,
+        tables=data.tables,
     )
     return pack, issues
+
+
+class _Scenarios:
+    def __init__(self) -> None:
+        self.by_id: dict[str, Scenario] = {}
+        self.at: dict[str, Located] = {}
+        self.complete = True  # False when a file failed to load: its id is unknown
+
+
+def _read_scenarios(reader: _Reader) -> _Scenarios:
+    found = _Scenarios()
+    for path in reader.yaml_files("scenarios"):
+        scenario, at = reader.typed(path, Scenario)
+        if scenario is None:
+            found.complete = False
+        elif scenario.id in found.by_id:
+            reader.issues.append(
+                PackIssue(
+                    at.file,
+                    at.line("id"),
+                    f"scenario id `{scenario.id}` is already used by {found.at[scenario.id].file}",
+                    "give each scenario its own `id`",
+                )
+            )
+        else:
+            found.by_id[scenario.id] = scenario
+            found.at[scenario.id] = at
+    return found
+
+
+class _Data:
+    def __init__(self) -> None:
+        self.orders: list[Order] = []
+        self.tables: dict[str, dict[str, dict[str, str]]] = {}
+        self.table_files: dict[str, str] = {}
+        self.broken_tables: set[str] = set()  # file stems of tables that failed to load
+
+
+def _read_data(reader: _Reader) -> _Data:
+    """data/orders.yaml is the order list; every other data file holds one lookup table."""
+    data = _Data()
+    for path in reader.yaml_files("data"):
+        if path.stem == "orders":
+            orders_file, orders_at = reader.typed(path, OrdersFile)
+            if orders_file is not None:
+                data.orders = orders_file.orders
+                reader.issues.extend(crossref.check_orders(data.orders, orders_at))
+            continue
+        found = reader.table(path)
+        if found is None:
+            data.broken_tables.add(path.stem)
+            continue
+        name, rows, line = found
+        if name in data.tables:
+            reader.issues.append(
+                PackIssue(
+                    reader.rel(path),
+                    line,
+                    f"table `{name}` is already defined in {data.table_files[name]}",
+                    "rename the table or merge the two files",
+                )
+            )
+            continue
+        data.tables[name] = rows
+        data.table_files[name] = reader.rel(path)
+    return data
 
 
 def _warn_stray_files(reader: _Reader) -> None:
     """A misnamed top-level file (`faqs.yaml`) would otherwise be ignored without a word."""
     for path in sorted(reader.root.iterdir()):
-        if not path.is_file() or path.suffix not in _YAML_SUFFIXES or path.name in _TOP_FILES:
+        if path.is_dir() and path.name not in _FOLDERS:
+            close = difflib.get_close_matches(path.name, _FOLDERS, n=1, cutoff=0.75)
+            if close:  # other folders (images, docs) are fine; `scenario/` is a typo
+                reader.issues.append(
+                    PackIssue(
+                        f"{path.name}/",
+                        None,
+                        f"{WARNING_PREFIX}folder is not read",
+                        f"rename it to {close[0]}/",
+                    )
+                )
+            continue
+        if not path.is_file() or path.suffix not in _YAML_SUFFIXES:
+            continue
+        if path.name in _TOP_FILES or path.name in _READ_ELSEWHERE:
             continue
         if path.with_suffix(".yaml").name in _REQUIRED:
             continue  # reported as missing with a rename fix
-        close = difflib.get_close_matches(path.name, list(_TOP_FILES), n=1, cutoff=0.6)
-        fix = f"rename it to {close[0]}" if close else "move it into scenarios/ or data/, or delete it"
+        stems = {name.removesuffix(".yaml"): name for name in [*_TOP_FILES, *_READ_ELSEWHERE]}
+        close = difflib.get_close_matches(path.stem, list(stems), n=1, cutoff=0.7)
+        fix = (
+            f"rename it to {stems[close[0]]}"
+            if close
+            else "move it into scenarios/ or data/, or delete it (pack files: "
+            + ", ".join(sorted(stems.values()))
+            + ")"
+        )
         reader.issues.append(
             PackIssue(reader.rel(path), None, f"{WARNING_PREFIX}not a bot-pack file; it is ignored", fix)
         )
 
 
-def _shared_triggers(
-    scenarios: dict[str, Scenario], scenario_at: dict[str, Located], bot: BotSettings | None
-) -> list[PackIssue]:
+def _shared_triggers(scenarios: _Scenarios, bot: BotSettings | None) -> list[PackIssue]:
     """An intent that triggers two scenarios starts only the first; say so."""
     owner: dict[str, str] = {}
     issues: list[PackIssue] = []
-    for scenario_id, scenario in scenarios.items():
-        at = scenario_at[scenario_id]
+    for scenario_id, scenario in scenarios.by_id.items():
+        at = scenarios.at[scenario_id]
         for index, intent in enumerate(scenario.triggers):
             if bot is not None and intent in bot.routes and bot.routes[intent].scenario != scenario_id:
                 issues.append(

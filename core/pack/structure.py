@@ -8,7 +8,7 @@ line, and the data handed to `msgspec.convert` afterwards is already known to fi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 import msgspec.inspect as mi
@@ -25,10 +25,10 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _PackYamlLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _PackYamlLoader(_BaseLoader):
     """Safe loader that keeps dates as text: `ordered_at: 2024-05-01` is a string in the schema."""
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -75,11 +75,19 @@ def parse_yaml(text: str, file: str) -> tuple[Node | None, list[PackIssue]]:
 
 
 def _syntax_issue(exc: yaml.MarkedYAMLError, text: str, file: str) -> PackIssue:
-    mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark is not None else None
     problem = " ".join(part for part in (exc.context, exc.problem) if part)
-    source = text.splitlines()[line - 1] if line is not None and 0 < line <= len(text.splitlines()) else ""
-    return PackIssue(file, line, f"YAML syntax error: {problem}", _syntax_fix(exc.problem or "", source))
+    # An unclosed `[`, `{` or quote is noticed far below; the line that opened it is the one to fix.
+    unclosed = (exc.context or "").startswith(("while parsing a flow", "while scanning a quoted"))
+    mark = exc.context_mark if unclosed and exc.context_mark else exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    lines = text.splitlines()
+    source = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+    fix = (
+        "close the bracket or quote opened on this line, or put the whole text in quotes"
+        if unclosed
+        else _syntax_fix(problem, source)
+    )
+    return PackIssue(file, line, f"YAML syntax error: {problem}", fix)
 
 
 def _syntax_fix(problem: str, source: str) -> str:
@@ -90,14 +98,15 @@ def _syntax_fix(problem: str, source: str) -> str:
     if "expected a single document" in problem:
         return "keep one document per file: remove the extra `---` line"
     if ": {" in source or ": [" in source:
-        return "quote text that starts with `{` or `[`, e.g. `say: \"{name}님 안녕하세요\"`"
+        return 'quote text that starts with `{` or `[`, e.g. `say: "{name}님 안녕하세요"`'
     if "found undefined alias" in problem:
         return "define the `&anchor` before using `*anchor`, or quote the text starting with `*`"
     return "check indentation and quoting on this line and the one before it"
 
 
 def line_of(node: Node) -> int:
-    return int(node.start_mark.line) + 1
+    mark = node.start_mark
+    return 1 if mark is None else int(mark.line) + 1  # no mark: the empty document put in for a blank file
 
 
 def dotted(path: PathKey) -> str:
@@ -185,14 +194,20 @@ class Checker:
             child = self.value(value_node, field.type, (*path, key))
             if child is not BAD:
                 out[key] = child
-        for name, field in fields.items():
-            if field.required and name not in out and not self._has_key(node, name):
-                self.broken.add(path)
-                self.issue(
-                    self._anchor_line(node, path),
-                    f"{self._where(path)} is missing required field `{name}`",
-                    f"add `{name}: ...` {self._under(path)}",
-                )
+        missing = [
+            name
+            for name, field in fields.items()
+            if field.required and name not in out and not self._has_key(node, name)
+        ]
+        if missing:
+            self._mark_broken(path)
+            names = ", ".join(f"`{name}`" for name in missing)
+            plural = "s" if len(missing) > 1 else ""
+            self.issue(
+                self._anchor_line(node, path),
+                f"{self._subject(path)} is missing required field{plural} {names}",
+                f"add {', '.join(f'`{name}: ...`' for name in missing)} {self._under(path)}",
+            )
         return out
 
     def _dict(self, node: Node, t: mi.DictType, path: PathKey) -> Any:
@@ -231,7 +246,7 @@ class Checker:
         if not ok(value):
             self.issue(
                 line_of(node),
-                f"`{dotted(path)}` must be {wanted}, got {_describe(node, value)}",
+                f"`{dotted(path)}` must be {wanted}, got {_describe(node)}",
                 _type_fix(t, node, self._leaf(path)),
             )
             return BAD
@@ -253,14 +268,13 @@ class Checker:
     # --- helpers ---------------------------------------------------------------------------------
 
     def pairs(self, node: MappingNode, path: PathKey) -> Iterator[tuple[ScalarNode, Node]]:
-        """Key/value pairs with merge keys applied; records key lines, reports odd and repeated keys."""
-        try:
-            self._constructor.flatten_mapping(node)
-        except yaml.MarkedYAMLError as exc:
-            self.issue(line_of(node), f"bad merge key: {exc.problem}", "merge (`<<:`) only mappings")
-            return
+        """Key/value pairs, `<<: *anchor` merges applied; records key lines, reports odd/repeated keys."""
+        merged = {str(key.value): (key, value) for key, value in self._merged_in(node, set())}
+        own: list[tuple[ScalarNode, Node]] = []
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
+            if _is_merge(key_node):
+                continue
             if not isinstance(key_node, ScalarNode):
                 self.broken.add(path)
                 self.issue(line_of(key_node), "a key must be plain text", "write the key as one word")
@@ -270,13 +284,41 @@ class Checker:
                 self.broken.add((*path, key))
                 self.issue(
                     line_of(key_node),
-                    f"duplicate key `{key}` in {self._where(path)} (first on line {seen[key]})",
+                    f"duplicate key `{key}` {self._where(path)} (first on line {seen[key]})",
                     "remove or rename one of them; YAML would silently keep only the last",
                 )
                 continue
             seen[key] = line_of(key_node)
-            self.lines[(*path, key)] = line_of(key_node)
+            merged.pop(key, None)  # a key written here overrides the merged one
+            own.append((key_node, value_node))
+        for key_node, value_node in [*merged.values(), *own]:
+            self.lines[(*path, str(key_node.value))] = line_of(key_node)
             yield key_node, value_node
+
+    def _merged_in(self, node: MappingNode, visiting: set[int]) -> list[tuple[ScalarNode, Node]]:
+        """Pairs brought in by `<<:`; with a list of anchors the earlier one wins, as in PyYAML."""
+        if id(node) in visiting:  # an anchor merged into itself
+            return []
+        visiting = visiting | {id(node)}
+        result: dict[str, tuple[ScalarNode, Node]] = {}
+        for key_node, value_node in node.value:
+            if not _is_merge(key_node):
+                continue
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in reversed(sources):
+                if not isinstance(source, MappingNode):
+                    self.issue(
+                        line_of(source),
+                        "`<<:` can only merge a mapping",
+                        "point `<<:` at a mapping anchor, e.g. `<<: *common`",
+                    )
+                    continue
+                inner = {str(k.value): (k, v) for k, v in self._merged_in(source, visiting)}
+                for k, v in source.value:
+                    if isinstance(k, ScalarNode) and not _is_merge(k):
+                        inner[str(k.value)] = (k, v)
+                result.update(inner)
+        return list(result.values())
 
     def plain(self, node: Node) -> Any:
         """The node as plain Python data, or BAD (issue recorded) for an unknown tag and the like."""
@@ -302,28 +344,38 @@ class Checker:
             if home
             else did_you_mean(key, allowed, "allowed fields")
         )
-        self.broken.add(path)
-        self.issue(line_of(key_node), f"unknown field `{key}` in {self._where(path)}", fix)
+        self._mark_broken(path)
+        self.issue(line_of(key_node), f"unknown field `{key}` {self._where(path)}", fix)
 
     def _wrong_kind(self, node: Node, wanted: str, path: PathKey) -> _Bad:
-        got = _describe(node, self.plain(node) if isinstance(node, ScalarNode) else None)
+        got = _describe(node)
         name = self._leaf(path)
-        if isinstance(node, MappingNode) and node.flow_style and "mapping" not in wanted:
-            fix = f'put the text in quotes: `{name}: "{{...}}"` (unquoted `{{...}}` is read as a YAML mapping)'
+        if not path:
+            fix = f"write the file as {wanted} at the top level"
+        elif isinstance(node, MappingNode) and node.flow_style and "mapping" not in wanted:
+            fix = f'put the text in quotes: `{name}: "{{...}}"` (unquoted `{{...}}` is a YAML mapping)'
         elif "list" in wanted:
             fix = f"write `{name}:` followed by one `- item` per line"
         elif "mapping" in wanted:
             fix = f"write `{name}:` followed by indented `key: value` lines"
         else:
             fix = f"give `{name}` {wanted}"
-        self.issue(line_of(node), f"{self._where(path)} must be {wanted}, got {got}", fix)
+        self.issue(line_of(node), f"{self._subject(path)} must be {wanted}, got {got}", fix)
         return BAD
+
+    def _mark_broken(self, path: PathKey) -> None:
+        # A stray or missing top-level field says nothing about the steps: keep checking them.
+        if path:
+            self.broken.add(path)
 
     def _anchor_line(self, node: Node, path: PathKey) -> int:
         return self.lines.get(path, line_of(node)) if path else line_of(node)
 
     def _where(self, path: PathKey) -> str:
-        return f"`{dotted(path)}`" if path else "the top level"
+        return f"in `{dotted(path)}`" if path else "at the top level"
+
+    def _subject(self, path: PathKey) -> str:
+        return f"`{dotted(path)}`" if path else "the file"
 
     def _under(self, path: PathKey) -> str:
         if not path:
@@ -339,6 +391,10 @@ class Checker:
         return "it"
 
 
+def _is_merge(key: Node) -> bool:
+    return isinstance(key, ScalarNode) and key.tag == "tag:yaml.org,2002:merge"
+
+
 def _nested_home(key: str, t: mi.StructType) -> str | None:
     """The field of `t` whose own struct defines `key` (`reprompt` written beside `ask:`)."""
     for field in t.fields:
@@ -352,16 +408,20 @@ def _nested_home(key: str, t: mi.StructType) -> str | None:
     return None
 
 
-def _describe(node: Node, value: Any) -> str:
+def _describe(node: Node) -> str:
+    """What the author wrote, as YAML reads it (from the resolved tag, without constructing it)."""
     if isinstance(node, MappingNode):
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
-    if value is None:
+    if not str(node.tag).startswith("tag:yaml.org,2002:"):
+        return f"`{node.tag} {node.value}` (custom YAML tags are not supported)"
+    kind = str(node.tag).rsplit(":", 1)[-1]
+    if kind == "null":
         return "an empty value"
-    if isinstance(value, bool):
-        return f"`{node.value}` (YAML reads it as {str(value).lower()})"
-    if isinstance(value, int | float):
+    if kind == "bool":
+        return f"`{node.value}` (YAML reads it as true/false)"
+    if kind in ("int", "float"):
         return f"the number {node.value}"
     return f"the text `{node.value}`"
 

@@ -5,19 +5,21 @@ The word lists come from the bot pack (escalation.yaml); this module only decide
 Input text is already PII-masked.
 
 Profanity matching works on a normalised form so disguised spellings still match the pack's stems:
-- spacing: "씨 발", "ㅅ ㅂ" - tokens are joined across a space when either side is a single character
-  (people split swear words letter by letter), but two ordinary words are never joined, so
-  "아씨 발로" stays clean;
+- spacing: "씨 발", "ㅅ ㅂ", "씨 발놈" - a token is joined to its neighbours when it is a single letter
+  (people split swear words letter by letter); two ordinary words are never joined ("아씨 발로");
 - symbols, digits and emoji inside a word are dropped ("씨~발", "시1발");
 - repeated letters collapse ("ㅅㅅㅂ", "씨씨발") and vowel elongation is removed ("시이발");
-- jamo variants: syllables are decomposed and tense/aspirated initials and look-alike vowels are
-  folded (씨/쒸/싀 -> 시, 빨/팔 -> 발, 세 -> 새), while letters typed alone as compatibility jamo stay
-  distinct from decomposed syllables, so "옷바지" never contains "ㅅㅂ".
+- jamo variants: syllables are decomposed and tense/aspirated initials and look-alike vowels folded
+  (씨/쒸/싀 -> 시, 빨/팔 -> 발). ㅔ/ㅐ are deliberately not folded, or "계세요" would read "개새".
+  Letters typed alone (compatibility jamo) stay distinct from decomposed syllables, so "옷바지" never
+  contains "ㅅㅂ".
 
-False-positive traps, decided on purpose: "시발점"/"시발역" (starting point/station), an hour "시"
-followed by a 발-word ("몇 시 발송", "다시 발급"), "시바견", "다시 바로", "새끼손가락"/"새끼 고양이" and
-"졸라서" (begged) are masked out before matching. The cost is that someone writing exactly those
-spellings as a swear word is not caught; other variants ("씨발점") still are.
+False-positive traps, decided on purpose: "시발점"/"시발역" (starting point/station) and "시"/"씨" that
+end an hour or a word ("몇 시 발송", "다시 발급", "아저씨 발송", "몇 시 팔아요", "다시 빨리",
+"다시 바로", "다시 파일"), "시바견", "새끼손가락"/"새끼 고양이", "2개 새 제품" and "졸라서" (begged) are
+broken up before matching (_BENIGN_RES). The cost: someone swearing with exactly those spellings is not
+caught; other variants ("씨발점", "시발 발송") still are. The pack's own stems decide the rest: a stem such
+as "새끼" still flags "이 개 새끼" (a dog's puppy).
 """
 
 from __future__ import annotations
@@ -36,18 +38,20 @@ _PLACEHOLDER_RE = re.compile(r"<(?:RRN|FRN|CARD|PHONE|ACCOUNT|EMAIL)_\d+>")
 _NOISE_RE = re.compile(r"[^\uac00-\ud7a3\u1100-\u11ff\u3131-\u318ea-z\x00]")
 _BREAK = "\x00"  # inserted where a benign word was; no stem contains it, so nothing matches across it
 
-# Benign readings of letters that also spell a stem. Each regex marks the letter(s) to break.
+# Benign readings of letters that also spell a stem. Each regex marks the letter to break; the
+# lookahead may cross spaces because single letters are joined across them. "시" is often an hour or the
+# end of "다시", "씨" the end of "아저씨"/"날씨"; what follows them here is an ordinary word.
 _BENIGN_RES = (
-    # 시발점/시발역 (starting point/station).
-    re.compile(r"시(?=\s*발(?:점|역))"),
-    # An hour or "다시"/"아저씨" followed by a Sino-Korean 발-word (발송, 발급, 발생 ...).
+    re.compile(r"시(?=\s*발(?:점|역))"),  # 시발점/시발역: starting point/station
     re.compile(r"[시씨](?=\s*발(?:송|표|행|급|생|견|매|주|신|열|전|동|사|령|효|부|착|권|달|명|언|단))"),
-    # 시바견/시바이누, and an hour or "다시" followed by 바로/바꿔/바닥/...
-    re.compile(r"시(?=\s*바(?:견|이누|로|꿔|꾸|뀌|닥|다|람|지|깥|코드|구니|빠|보))"),
-    # 새끼손가락, 새끼 고양이 (young animals), 새끼줄.
-    re.compile(r"새(?=끼\s*(?:손가락|발가락|고양이|강아지|돼지|오리|새|줄|손|발))"),
-    # 졸라서 / 졸라대다: "begged", from 조르다.
-    re.compile(r"졸(?=라(?:서|대|댔))"),
+    re.compile(r"[시씨](?=\s*빨(?:래|리|간|강|대))"),  # 빨래, 빨리, 빨간
+    re.compile(r"[시씨](?=\s*팔(?:아|았|려|리|고|면|지|기|까|수|릴|린|는|렸|로|월))"),  # 팔다: to sell
+    re.compile(
+        r"시(?=\s*[바빠파](?:견|이누|이러스|로|르|른|꿔|꾸|뀌|닥|다|람|지|깥|코드|구니|빠|보|일|운|울))"
+    ),  # 시바견, 다시 바로/바꿔, 다시 빠르게, 다시 파일
+    re.compile(r"새(?=\s*끼\s*(?:손가락|발가락|고양이|강아지|돼지|오리|새|줄|손|발))"),  # young animals
+    re.compile(r"개(?=\s*새\s*(?:제품|상품|거|걸|것|물건|기계|부품|로|상자|박스|폰|모델))"),  # "2개 새 제품"
+    re.compile(r"졸(?=라(?:서|대|댔))"),  # 졸라서: "begged", from 조르다
 )
 
 # Tense/aspirated initials and look-alike vowels folded onto one spelling (conjoining jamo).
@@ -58,9 +62,6 @@ _FOLD = str.maketrans(
         "\u1111": "\u1107",  # ㅍ -> ㅂ  (시팔 -> 시발)
         "\u1174": "\u1175",  # ㅢ -> ㅣ  (싀발)
         "\u1171": "\u1175",  # ㅟ -> ㅣ  (쒸발)
-        "\u1166": "\u1162",  # ㅔ -> ㅐ  (개세끼)
-        "\u1164": "\u1162",  # ㅒ -> ㅐ
-        "\u1168": "\u1162",  # ㅖ -> ㅐ
         "\u11bb": "\u11ba",  # final ㅆ -> ㅅ
     }
 )
@@ -71,6 +72,7 @@ _REPEAT_RE = re.compile(r"(.)\1+")
 # Text about refunds/exchanges: only then can a complaint be a refund dispute.
 _REFUND_CUES = ("환불", "환급", "교환", "반품", "반송", "취소", "refund", "return")
 _REFUND_INTENTS = frozenset({"refund_request", "exchange_request", "return_request"})
+_AGENT_GAP = ".{0,2}?"
 # "상담원 연결은 안 해도 돼요": a keyword followed by one of these is not a request.
 _NEGATION_RE = re.compile(r"^.{0,6}?(?:안해도|안하셔도|말고|필요없|필요는없|괜찮|하지마|싫어|원하지않)")
 
@@ -81,19 +83,29 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
+def _keyword_re(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A multi-word agent keyword matched on squashed text, allowing a short particle between words
+    ("사람 연결" also matches "사람 좀 연결", "상담원이랑 연결")."""
+    return re.compile(_AGENT_GAP.join(re.escape(_squash(word)) for word in words))
+
+
 def _join_tokens(text: str) -> list[str]:
-    """Clean tokens, then join neighbours when either is a single character ("씨 발", "ㅅ ㅂ")."""
+    """Clean tokens, then join neighbours when either is a single letter ("씨 발", "ㅅ ㅂ", "씨 발놈").
+
+    Digits count towards a token's length here, so "2개 새 제품" is not read as "개새".
+    """
     segments: list[str] = []
-    previous = ""
+    previous_single = False
     for raw in text.split():
         token = _NOISE_RE.sub("", raw)
         if not token:
             continue
-        if segments and (len(previous) == 1 or len(token) == 1):
+        single = len(token.replace(_BREAK, "")) + sum(ch.isdigit() for ch in raw) == 1
+        if segments and (previous_single or single):
             segments[-1] += token
         else:
             segments.append(token)
-        previous = token
+        previous_single = single
     return segments
 
 
@@ -126,7 +138,9 @@ class EscalationPolicy:
     def __init__(self, rules: Escalation) -> None:
         self._rules = rules
         self._profanity = tuple(stem for stem in {_stem(word) for word in rules.profanity} if stem)
-        self._agent_keywords = tuple(k for k in {_squash(w) for w in rules.agent_keywords} if k)
+        self._agent_keywords = tuple(
+            _keyword_re(words) for words in {tuple(w.split()) for w in rules.agent_keywords} if words
+        )
         self._disputes = tuple(p for p in {_squash(w) for w in rules.refund_dispute} if p)
 
     def is_profane(self, text: str) -> bool:
@@ -134,13 +148,11 @@ class EscalationPolicy:
 
     def wants_agent(self, text: str) -> bool:
         squashed = _squash(text)
-        for keyword in self._agent_keywords:
-            start = squashed.find(keyword)
-            while start != -1:
-                if not _NEGATION_RE.match(squashed[start + len(keyword) :]):
-                    return True
-                start = squashed.find(keyword, start + 1)
-        return False
+        return any(
+            not _NEGATION_RE.match(squashed[match.end() :])
+            for keyword in self._agent_keywords
+            for match in keyword.finditer(squashed)
+        )
 
     def is_refund_dispute(self, text: str) -> bool:
         squashed = _squash(text)

@@ -27,12 +27,12 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable, Iterator
-from enum import Enum
+from enum import StrEnum
 
 import msgspec
 
 
-class PiiKind(str, Enum):
+class PiiKind(StrEnum):
     RRN = "RRN"
     FRN = "FRN"
     CARD = "CARD"
@@ -70,7 +70,7 @@ class MaskResult(msgspec.Struct, frozen=True):
 # letters/'@'/another digit group after it. Korean text around it is fine ("번호는01012345678이에요").
 _START = r"(?<![0-9A-Za-z@._+\-])(?<!\d,)"
 _END = r"(?![0-9A-Za-z@])(?![-.,]\d)"
-_SEP = r"[-. ]?"
+_SEP = r"(?:\s?[-.]\s?|\s)?"  # "010-1234-5678", "010 1234 5678", "010 - 1234 - 5678"
 
 _RRN_RE = re.compile(_START + r"(?P<ymd>\d{6})(?:\s?[-–]\s?|\s)?(?P<g>[1-8])\d{6}" + _END)
 
@@ -82,18 +82,16 @@ _CARD_RE = re.compile(
     + _END
 )
 
-_PHONE_RE = re.compile(
-    _START
-    + r"(?:"
-    + r"\+82[-. ]?(?:\(0\)\s?)?(?:1[016789]|2|[3-6][1-5]|70)" + _SEP + r"\d{3,4}" + _SEP + r"\d{4}"
-    + r"|01[016789]" + _SEP + r"\d{3,4}" + _SEP + r"\d{4}"
-    + r"|0(?:2|[3-6][1-5]|70|80|50[2-8])" + _SEP + r"\d{3,4}" + _SEP + r"\d{4}"
-    + r"|\(0(?:2|[3-6][1-5]|70)\)\s?\d{3,4}" + _SEP + r"\d{4}"
-    + r"|1[568]\d{2}" + _SEP + r"\d{4}"
-    + r")"
-    + _END
-    + r"(?!\s?원)"  # "16000000원" is a price
-)
+_PHONE_BODY = "|".join(
+    (
+        r"\+82[-. ]?(?:\(0\)\s?)?(?:1[016789]|2|[3-6][1-5]|70){sep}\d{{3,4}}{sep}\d{{4}}",
+        r"01[016789]{sep}\d{{3,4}}{sep}\d{{4}}",  # mobile
+        r"0(?:2|[3-6][1-5]|70|80|50[2-8]){sep}\d{{3,4}}{sep}\d{{4}}",  # landline, VoIP, toll-free, 050X
+        r"\(0(?:2|[3-6][1-5]|70)\)\s?\d{{3,4}}{sep}\d{{4}}",  # "(02) 3456-7890"
+        r"1[568]\d{{2}}{sep}\d{{4}}",  # 15XX/16XX/18XX business numbers
+    )
+).format(sep=_SEP)
+_PHONE_RE = re.compile(_START + f"(?:{_PHONE_BODY})" + _END + r"(?!\s?원)")  # "16000000원" is a price
 
 # Dash-joined groupings used by Korean banks (KB 6-2-6, 하나 3-6-5, IBK 3-6-2-3, 우리 4-3-6,
 # 농협 3-4-4-2, 카카오뱅크 4-2-7, 신한/케이뱅크 3-3-6, 토스뱅크 4-4-4, 3-2-4-3, SC 3-2-6).
@@ -116,8 +114,11 @@ _ACCOUNT_CUE_RE = re.compile(
     r"SC제일|토스|카카오|케이뱅크|account|bank",
     re.IGNORECASE,
 )
-# Courier tracking numbers are 10-13 unbroken digits too; they are not personal data.
+# Courier tracking numbers and other shops' order numbers are unbroken digit runs too; they are not
+# personal data and the bot needs them. The closest label decides (see _account_context).
 _TRACKING_CUE_RE = re.compile(r"운송장|송장|택배|배송|tracking", re.IGNORECASE)
+_NOT_ACCOUNT_CUE_RE = re.compile(r"운송장|송장|택배|배송|주문|tracking|order", re.IGNORECASE)
+_CARD_CUE_RE = re.compile(r"카드|card|결제", re.IGNORECASE)
 _CUE_BEFORE = 20
 _CUE_AFTER = 12
 
@@ -175,6 +176,42 @@ def _has_cue(text: str, start: int, end: int, cue: re.Pattern[str]) -> bool:
     return cue.search(window) is not None
 
 
+def _nearest_before(text: str, start: int, cue: re.Pattern[str]) -> int | None:
+    return min(
+        (start - m.end() for m in cue.finditer(text, max(0, start - _CUE_BEFORE), start)), default=None
+    )
+
+
+def _nearest_after(text: str, end: int, cue: re.Pattern[str]) -> int | None:
+    return min((m.start() - end for m in cue.finditer(text, end, end + _CUE_AFTER)), default=None)
+
+
+def _closer(account: int | None, other: int | None) -> bool:
+    return account is not None and (other is None or account < other)
+
+
+def _account_context(text: str, start: int, end: int) -> bool:
+    """An unbroken run is an account when a bank word is the closest cue.
+
+    Korean puts the label before the value ("계좌번호 110..."), so words before the run decide when
+    there are any; words after it ("... 로 입금했어요") only when nothing labels it before.
+    """
+    before_account = _nearest_before(text, start, _ACCOUNT_CUE_RE)
+    before_other = _nearest_before(text, start, _NOT_ACCOUNT_CUE_RE)
+    if before_account is not None or before_other is not None:
+        return _closer(before_account, before_other)
+    return _closer(_nearest_after(text, end, _ACCOUNT_CUE_RE), _nearest_after(text, end, _NOT_ACCOUNT_CUE_RE))
+
+
+def _labelled_not_card(text: str, start: int, end: int) -> bool:
+    """A short unbroken run that is a tracking number, or labelled as an order number, not a card."""
+    if _has_cue(text, start, end, _TRACKING_CUE_RE):
+        return True
+    return _closer(
+        _nearest_before(text, start, _NOT_ACCOUNT_CUE_RE), _nearest_before(text, start, _CARD_CUE_RE)
+    )
+
+
 # --- candidate finders ---------------------------------------------------------------------------
 
 _Candidate = tuple[PiiKind, int, int]
@@ -189,7 +226,7 @@ def _find_ids(text: str) -> Iterator[_Candidate]:
 
 def _find_cards(text: str) -> Iterator[_Candidate]:
     for m in _CARD_RE.finditer(text):
-        if m.group("run") and _has_cue(text, m.start(), m.end(), _TRACKING_CUE_RE) and len(m.group()) <= 14:
+        if m.group("run") and len(m.group()) <= 14 and _labelled_not_card(text, m.start(), m.end()):
             continue
         if _card_ok(_digits(m.group())):
             yield PiiKind.CARD, m.start(), m.end()
@@ -207,9 +244,7 @@ def _find_accounts(text: str) -> Iterator[_Candidate]:
     for m in _ACCOUNT_GROUPED_RE.finditer(text):
         yield PiiKind.ACCOUNT, m.start(), m.end()
     for m in _DIGIT_RUN_RE.finditer(text):
-        if _has_cue(text, m.start(), m.end(), _ACCOUNT_CUE_RE) and not _has_cue(
-            text, m.start(), m.end(), _TRACKING_CUE_RE
-        ):
+        if _account_context(text, m.start(), m.end()):
             yield PiiKind.ACCOUNT, m.start(), m.end()
 
 

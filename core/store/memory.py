@@ -121,7 +121,6 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._entries.clear()
-        self._locks.clear()
 
     # --- internals -------------------------------------------------------------------------------
 

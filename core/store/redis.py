@@ -14,6 +14,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -50,6 +51,8 @@ class RedisStore:
         lock_timeout_s: float = 15.0,
         owns_client: bool = False,
     ) -> None:
+        if client.get_connection_kwargs().get("decode_responses"):
+            raise ValueError("RedisStore needs a client with decode_responses=False (values are bytes)")
         self._client = client
         self._retention_ms = _ttl_ms(retention_s)
         self._prefix = prefix
@@ -81,12 +84,14 @@ class RedisStore:
     # --- conversations ---------------------------------------------------------------------------
 
     async def load(self, key: str) -> Conversation | None:
-        data = await self._client.get(self._prefix + "conv:" + key)
+        data = cast(bytes | None, await self._client.get(self._prefix + "conv:" + key))
         return None if data is None else decode_conversation(data)
 
     async def save(self, conversation: Conversation) -> None:
         await self._client.set(
-            self._prefix + "conv:" + conversation.key, encode_conversation(conversation), px=self._retention_ms
+            self._prefix + "conv:" + conversation.key,
+            encode_conversation(conversation),
+            px=self._retention_ms,
         )
 
     async def delete(self, key: str) -> None:
@@ -125,12 +130,10 @@ class RedisStore:
         await self._client.set(self._prefix + "kv:" + key, value, px=px)
 
     async def get(self, key: str) -> bytes | None:
-        data: bytes | None = await self._client.get(self._prefix + "kv:" + key)
-        return data
+        return cast(bytes | None, await self._client.get(self._prefix + "kv:" + key))
 
     async def pop(self, key: str) -> bytes | None:
-        data: bytes | None = await self._client.getdel(self._prefix + "kv:" + key)
-        return data
+        return cast(bytes | None, await self._client.getdel(self._prefix + "kv:" + key))
 
     async def next_sequence(self, name: str) -> int:
         return int(await self._client.incr(self._prefix + "seq:" + name))

@@ -59,7 +59,7 @@ def _copula(word: str) -> str:
 
 
 def _korean_date(value: str) -> str:
-    """"2026-11-22" (or an ISO datetime) -> "11월 22일"; anything else unchanged."""
+    """An ISO date or datetime ("2026-11-22") as "11월 22일"; anything else unchanged."""
     try:
         day = date.fromisoformat(value.strip()[:10])
     except ValueError:
@@ -69,8 +69,17 @@ def _korean_date(value: str) -> str:
 
 # --- get_order -----------------------------------------------------------------------------------
 
-_ORDER_FIELDS = ("order_id", "status", "status_detail", "carrier", "tracking_number", "eta",
-                 "delivered_at", "ordered_at", "items")
+_ORDER_FIELDS = (
+    "order_id",
+    "status",
+    "status_detail",
+    "carrier",
+    "tracking_number",
+    "eta",
+    "delivered_at",
+    "ordered_at",
+    "items",
+)
 
 
 def normalize_order_id(value: str) -> str:
@@ -114,6 +123,10 @@ def _status_detail(order: Order) -> str:
         return "결제가 완료됐어요. 곧 상품 준비를 시작할게요." + eta
     if "취소" in status:
         return "주문이 취소됐어요."
+    for request in ("반품", "교환", "환불"):  # all end in a final consonant, hence "이"
+        if request in status:
+            done = "완료" in status
+            return f"{request}이 완료됐어요." if done else f"{request} 신청이 접수되어 처리 중이에요."
     return f"현재 주문 상태는 {_copula(order.status)}." + eta
 
 
@@ -169,12 +182,14 @@ class Ticket(msgspec.Struct, kw_only=True):
 
 
 def mask_phone(phone: str) -> str:
-    """"010-1234-5678" -> "010-****-5678"; short or odd numbers keep only their last 4 digits."""
+    """Mask the middle of a phone number: 010-1234-5678 -> 010-****-5678 (02 for Seoul numbers);
+    short numbers keep only their last 4 digits."""
     if "*" in phone:
         return phone  # already masked
     digits = re.sub(r"\D", "", phone)
     if len(digits) >= 9:
-        return f"{digits[:3]}-****-{digits[-4:]}"
+        area = digits[:2] if digits.startswith("02") else digits[:3]  # Seoul's area code is 2 digits
+        return f"{area}-****-{digits[-4:]}"
     if len(digits) > 4:
         return "****-" + digits[-4:]
     return "****"

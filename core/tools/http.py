@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from core.pack.schema import HttpTool, ToolSpec
-from core.tools.registry import Tool, ToolError
+from core.tools.registry import Tool, ToolError, ToolErrorKind
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -38,7 +38,9 @@ def http_tool(
         raise ValueError(f"tool {spec.name!r} has no http section")
     conf = spec.http
     if conf.auth_header and not conf.auth_env:
-        raise ValueError(f"tool {spec.name!r}: auth_header needs auth_env (the secret comes from the environment)")
+        raise ValueError(
+            f"tool {spec.name!r}: auth_header needs auth_env (the secret comes from the environment)"
+        )
     path_args = set(_PLACEHOLDER.findall(conf.url))
 
     async def call(args: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +107,7 @@ async def _send(
             break
     tries = conf.retries + 1
     if response is None:
-        kind = "timeout" if isinstance(last_error, httpx.TimeoutException) else "failed"
+        kind: ToolErrorKind = "timeout" if isinstance(last_error, httpx.TimeoutException) else "failed"
         raise ToolError(
             tool, kind, f"tool {tool!r}: {where} failed after {tries} tries ({type(last_error).__name__})"
         ) from last_error
@@ -120,5 +122,7 @@ def _result(tool: str, conf: HttpTool, response: httpx.Response) -> dict[str, An
     try:
         data = response.json()
     except ValueError as exc:
-        raise ToolError(tool, "failed", f"tool {tool!r}: {conf.method} {conf.url} did not answer JSON") from exc
+        raise ToolError(
+            tool, "failed", f"tool {tool!r}: {conf.method} {conf.url} did not answer JSON"
+        ) from exc
     return data if isinstance(data, dict) else {"result": data}

@@ -1,0 +1,116 @@
+"""Structured logging: JSON lines with PII masked, for our loggers and the stdlib ones alike.
+
+structlog loggers and plain `logging` loggers (uvicorn, litestar, httpx) end in the same stdlib handler,
+whose formatter runs the masking processor right before rendering, so no code path can write an
+unmasked phone number, card number or RRN to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from core.policy.pii import mask_for_log
+
+# Loggers that install their own handlers; they are made to propagate to ours instead. (Uvicorn
+# re-installs its handlers if it is given a log_config: the server should pass log_config=None.)
+_FRAMEWORK_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "litestar")
+
+
+class _SangdamHandler(logging.StreamHandler[TextIO]):
+    """Marks the handler we own so a second configure_logging replaces it instead of adding one."""
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_for_log(value)
+    if isinstance(value, Mapping):
+        return {key: _mask_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_mask_value(item) for item in value]
+    return value
+
+
+def mask_pii_processor(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask PII in the event and in every string value, recursively."""
+    return {key: _mask_value(value) for key, value in event_dict.items()}
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def configure_logging(level: str = "INFO", *, json: bool = True, stream: TextIO | None = None) -> None:
+    """Send all logging to `stream` (default stderr) as JSON lines (or readable lines for a console).
+
+    Safe to call again: the previous handler is replaced, not duplicated.
+    """
+    numeric_level = logging.getLevelName(level.upper())
+    if not isinstance(numeric_level, int):
+        raise ValueError(f"unknown log level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,  # before masking: tracebacks can quote values
+            mask_pii_processor,
+            renderer,
+        ],
+    )
+    handler = _SangdamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _SangdamHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric_level)
+    for name in _FRAMEWORK_LOGGERS:  # their own handlers/levels (set by an earlier run) would bypass ours
+        framework_logger = logging.getLogger(name)
+        framework_logger.handlers.clear()
+        framework_logger.setLevel(logging.NOTSET)
+        framework_logger.propagate = True
+        framework_logger.disabled = False
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Not cached, so loggers created before a reconfiguration follow the new settings.
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger
+
+
+def bind_context(**values: str) -> None:
+    """Add fields (request_id, conversation_id, ...) to every log line of the current task."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def clear_context() -> None:
+    structlog.contextvars.clear_contextvars()

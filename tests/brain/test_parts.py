@@ -1,0 +1,140 @@
+"""The brain's pure parts: routing policy, strict schemas, the reply streamer, config, memory split."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from core.brain.brain import should_use_brain
+from core.brain.config import LOCAL_SERVER_KEY, BrainConfig, BrainConfigError, load_brain_config
+from core.brain.memory import split_for_summary
+from core.brain.pii_guard import TurnPii
+from core.brain.stream import PlaceholderStream, ReplyFieldStream
+from core.brain.tools import strict_schema
+from core.messages import TranscriptEntry
+from core.nlu.classifier import IntentPrediction
+from core.pack.schema import Thresholds
+
+T = Thresholds(nlu=0.5, knowledge_answer=0.55)
+
+
+def guess(intent: str, confidence: float) -> IntentPrediction:
+    return IntentPrediction(intent, confidence, [(intent, confidence)])
+
+
+@pytest.mark.parametrize(
+    ("prediction", "scenario", "fixed", "knowledge_top", "use_brain"),
+    [
+        (guess("power_issue", 0.9), True, False, 0.0, False),  # confident scenario: local fast path
+        (guess("greeting", 0.8), False, True, 0.0, False),  # confident fixed reply
+        (guess("settings_help", 0.9), False, False, 0.7, False),  # the FAQ answers it
+        (guess("settings_help", 0.9), False, False, 0.4, True),  # knowledge route, FAQ too weak
+        (guess("power_issue", 0.3), True, False, 0.0, True),  # not confident
+        (guess("out_of_scope", 0.95), False, False, 0.1, True),  # free-form question
+        (guess("out_of_scope", 0.95), False, False, 0.6, False),
+        (None, False, False, 0.0, True),  # no text to classify (e.g. only a placeholder)
+    ],
+)
+def test_should_use_brain(
+    prediction: IntentPrediction | None, scenario: bool, fixed: bool, knowledge_top: float, use_brain: bool
+) -> None:
+    assert should_use_brain(prediction, scenario, knowledge_top, T, route_is_fixed=fixed) is use_brain
+
+
+def test_strict_schema_closes_objects_and_makes_optionals_nullable() -> None:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "minLength": 1, "description": "q"},
+            "limit": {"type": "integer", "minimum": 1, "default": 3},
+            "mode": {"type": "string", "enum": ["a", "b"]},
+            "items": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"sku": {"type": "string"}}},
+            },
+        },
+        "required": ["query"],
+    }
+    strict = strict_schema(schema)
+    assert strict["additionalProperties"] is False
+    assert strict["required"] == ["query", "limit", "mode", "items"]
+    assert strict["properties"]["query"] == {"type": "string", "description": "q"}
+    assert strict["properties"]["limit"] == {"type": ["integer", "null"], "minimum": 1}
+    assert strict["properties"]["mode"]["enum"] == ["a", "b", None]
+    item = strict["properties"]["items"]["items"]
+    assert item["additionalProperties"] is False and item["properties"]["sku"]["type"] == ["string", "null"]
+    assert schema["properties"]["limit"]["default"] == 3  # the registry's schema is untouched
+
+
+def test_reply_field_stream_decodes_across_any_split() -> None:
+    reply = '따옴표 "RESET"\n줄바꿈과 \\ 역슬래시, 이모지 \U0001f600, 탭\t끝'
+    raw = json.dumps({"reply": reply, "action": "answer"})  # ASCII escapes incl. a surrogate pair
+    for size in (1, 2, 3, 7):
+        stream = ReplyFieldStream()
+        out = "".join(stream.feed(raw[i : i + size]) for i in range(0, len(raw), size))
+        assert out == reply and stream.done
+    raw_utf8 = json.dumps({"reply": reply}, ensure_ascii=False)
+    stream = ReplyFieldStream()
+    assert "".join(stream.feed(ch) for ch in raw_utf8) == reply
+
+
+async def test_placeholder_stream_never_splits_a_placeholder() -> None:
+    pii = TurnPii({"<PHONE_1>": "010-1111-2222", "<CARD_1>": "4111111111111111"}, ["PHONE"])
+    sent: list[str] = []
+
+    async def sink(text: str) -> None:
+        sent.append(text)
+
+    out = PlaceholderStream(pii.for_customer, sink)
+    text = "번호 <PHONE_1>, 카드 <CARD_1>, 부등호 a<b 그리고 <PHO"
+    for ch in text:
+        await out.feed(ch)
+    await out.flush()
+    assert "".join(sent) == "번호 010-1111-2222, 카드 (카드번호), 부등호 a<b 그리고 <PHO"
+
+
+def test_turn_pii_renumbers_new_findings_and_restores_selectively() -> None:
+    pii = TurnPii({"<PHONE_1>": "010-1111-2222"}, ["PHONE", "CARD"])  # CARD can never be restored
+    masked = pii.mask("고객 010-1111-2222, 매장 02-555-6666, 카드 4111 1111 1111 1111")
+    assert masked == "고객 <PHONE_1>, 매장 <PHONE_2>, 카드 <CARD_1>"
+    assert pii.mask(masked) == masked  # idempotent on masked text
+    assert pii.for_customer(masked) == "고객 010-1111-2222, 매장 02-555-6666, 카드 (카드번호)"
+    assert pii.for_tool(masked) == "고객 010-1111-2222, 매장 02-555-6666, 카드 <CARD_1>"
+
+
+def test_config_loading() -> None:
+    assert load_brain_config({}, {}) is None
+    loaded = load_brain_config(
+        {}, {"SANGDAM_LLM_BASE_URL": "http://127.0.0.1:11434/v1", "SANGDAM_LLM_MODEL": "qwen"}
+    )
+    assert loaded is not None
+    config, connection = loaded
+    assert (config.model, connection.base_url, connection.api_key) == (
+        "qwen",
+        "http://127.0.0.1:11434/v1",
+        LOCAL_SERVER_KEY,
+    )
+    with pytest.raises(BrainConfigError, match="max_tool_steps"):
+        load_brain_config({"max_tool_steps": 0}, {"OPENAI_API_KEY": "k"})
+    with pytest.raises(BrainConfigError, match="modle"):
+        load_brain_config({"modle": "gpt"}, {"OPENAI_API_KEY": "k"})
+    strong = BrainConfig(model="cheap", strong_model="strong", strong_min_chars=10)
+    assert strong.model_for("짧은 질문") == "cheap"
+    assert strong.model_for("아주 긴 질문입니다 정말로 길어요") == "strong"
+    assert strong.model_for("짧은 질문", retry=True) == "strong"
+    assert BrainConfig(model="cheap").model_for("x" * 500, retry=True) == "cheap"
+
+
+def test_split_for_summary_batches() -> None:
+    def entries(turns: int) -> list[TranscriptEntry]:
+        out = []
+        for i in range(turns):
+            out += [TranscriptEntry(role="customer", text=f"q{i}"), TranscriptEntry(role="bot", text=f"a{i}")]
+        return out
+
+    fold, keep = split_for_summary(entries(3), window_turns=2, summary_after_turns=3)
+    assert fold == [] and len(keep) == 6
+    fold, keep = split_for_summary(entries(4), window_turns=2, summary_after_turns=3)
+    assert [e.text for e in fold] == ["q0", "a0", "q1", "a1"] and keep[0].text == "q2"

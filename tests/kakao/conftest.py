@@ -1,0 +1,301 @@
+"""Kakao skill tests: the real gateway served by uvicorn on loopback, plus real stand-in servers.
+
+Stand-ins: `CallbackStandIn` plays Kakao's callback endpoint (records every POST, answers a
+CallbackResponse), `SlowApi` plays a slow company API behind an `http:` tool, `WebhookSink` receives
+handoff packets. Nothing of the project's own code is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+import uvicorn
+import yaml
+from litestar import Litestar, Request, Response, get, post
+from litestar.enums import MediaType
+
+from core.settings import DEMO_BOT, Settings
+from sangdam.app import Gateway, build_app, build_gateway
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a loopback port picked by the OS; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="auto"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start within 10 s")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+        sock.close()
+
+
+# --- stand-ins -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedPost:
+    at: float  # time.monotonic() when the request arrived
+    path: str
+    body: bytes
+
+
+@dataclass
+class CallbackStandIn:
+    """Kakao's callback endpoint: records POSTs and answers a CallbackResponse with `status`."""
+
+    status: str = "SUCCESS"
+    message: str = "OK"
+    posts: list[ReceivedPost] = field(default_factory=list)
+    base_url: str = ""
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def url(self, bot_id: str = "bot-1", token: str | None = None) -> str:
+        return f"{self.base_url}/v1/bots/{bot_id}/callback/{token or uuid.uuid4().hex}"
+
+    def app(self) -> Litestar:
+        @post("/v1/bots/{bot_id:str}/callback/{token:str}", status_code=200)
+        async def callback(request: Request[Any, Any, Any]) -> Response[bytes]:
+            self.posts.append(ReceivedPost(time.monotonic(), request.url.path, await request.body()))
+            self._arrived.set()
+            answer = {
+                "taskId": str(uuid.uuid4()),
+                "status": self.status,
+                "message": self.message,
+                "timestamp": int(time.time() * 1000),
+            }
+            return Response(msgspec.json.encode(answer), media_type=MediaType.JSON)
+
+        return Litestar(route_handlers=[callback])
+
+    async def wait_for_posts(self, count: int, within_s: float) -> None:
+        """Return once `count` POSTs arrived, or after `within_s` (the caller asserts the count)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                while len(self.posts) < count:
+                    self._arrived.clear()
+                    await self._arrived.wait()
+
+
+@dataclass
+class SlowApi:
+    """A company API that takes `delay_s` to answer: the slow tool behind a scenario."""
+
+    delay_s: float = 1.0
+    calls: int = 0
+    base_url: str = ""
+
+    def app(self) -> Litestar:
+        @get("/status/{service:str}")
+        async def status(request: Request[Any, Any, Any]) -> dict[str, str]:
+            self.calls += 1
+            await asyncio.sleep(self.delay_s)
+            return {"service": request.path_params["service"], "state": "정상 운영 중"}
+
+        return Litestar(route_handlers=[status])
+
+
+@dataclass
+class WebhookSink:
+    """Receives handoff packets POSTed by the gateway's webhook sink."""
+
+    packets: list[dict[str, Any]] = field(default_factory=list)
+
+    def app(self) -> Litestar:
+        @post("/handoff", status_code=200)
+        async def handoff(request: Request[Any, Any, Any]) -> dict[str, str]:
+            self.packets.append(msgspec.json.decode(await request.body()))
+            return {"ok": "yes"}
+
+        return Litestar(route_handlers=[handoff])
+
+
+@pytest.fixture
+async def callback_standin() -> AsyncIterator[CallbackStandIn]:
+    standin = CallbackStandIn()
+    async with serve(standin.app()) as url:
+        standin.base_url = url
+        yield standin
+
+
+@pytest.fixture
+async def slow_api() -> AsyncIterator[SlowApi]:
+    api = SlowApi()
+    async with serve(api.app()) as url:
+        api.base_url = url
+        yield api
+
+
+# --- bot pack with a slow tool -------------------------------------------------------------------
+
+SLOW_INTENT_EXAMPLES = [
+    "서비스 상태 점검해 주세요",
+    "서버 점검 상태 알려줘",
+    "서비스 상태 조회",
+    "지금 서비스 상태 어때요",
+    "클라우드 서비스 상태 확인해 주세요",
+    "상태 점검 조회해 줘",
+]
+
+
+def make_slow_pack(root: Path, api_url: str) -> Path:
+    """The demo pack plus a `service_status` scenario whose tool calls the slow API over HTTP."""
+    pack = root / "pack"
+    shutil.copytree(DEMO_BOT, pack)
+    intents = yaml.safe_load((pack / "intents.yaml").read_text(encoding="utf-8"))
+    intents["intents"]["service_status"] = {"description": "서비스 상태", "examples": SLOW_INTENT_EXAMPLES}
+    (pack / "intents.yaml").write_text(yaml.safe_dump(intents, allow_unicode=True), encoding="utf-8")
+    tools = yaml.safe_load((pack / "tools.yaml").read_text(encoding="utf-8"))
+    tools["tools"].append(
+        {
+            "name": "service_status",
+            "description": "서비스 상태를 조회해요.",
+            "http": {
+                "url": f"{api_url}/status/{{service}}",
+                "method": "GET",
+                "timeout_s": 30.0,
+                "retries": 0,
+            },
+            "input_schema": {
+                "type": "object",
+                "properties": {"service": {"type": "string"}},
+                "required": ["service"],
+            },
+            "timeout_s": 30.0,
+        }
+    )
+    (pack / "tools.yaml").write_text(yaml.safe_dump(tools, allow_unicode=True), encoding="utf-8")
+    scenario = {
+        "id": "service_status",
+        "title": "서비스 상태 조회",
+        "triggers": ["service_status"],
+        "start": "check",
+        "steps": {
+            "check": {
+                "tool": {
+                    "name": "service_status",
+                    "args": {"service": "cloud"},
+                    "save_as": "svc",
+                    "next": "report",
+                }
+            },
+            "report": {"say": "조회 결과: 클라우드 서비스는 {svc.state}이에요.", "end": "info"},
+        },
+    }
+    (pack / "scenarios" / "service_status.yaml").write_text(
+        yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8"
+    )
+    return pack
+
+
+# --- the gateway ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RunningGateway:
+    gateway: Gateway
+    base_url: str
+    client: httpx.AsyncClient
+    path: str = "/kakao/skill"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    async def skill(
+        self, body: bytes | dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        content = body if isinstance(body, bytes) else msgspec.json.encode(body)
+        sent = {"Content-Type": "application/json", **self.headers, **(headers or {})}
+        return await self.client.post(self.base_url + self.path, content=content, headers=sent)
+
+
+@asynccontextmanager
+async def running_gateway(
+    *,
+    kakao: dict[str, Any] | None = None,
+    bot: str = DEMO_BOT,
+    store_url: str | None = None,
+    handoff: dict[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[RunningGateway]:
+    """The real composition root (sangdam.app) with the Kakao channel, served on loopback."""
+    raw: dict[str, Any] = {
+        "bot": bot,
+        "store_url": store_url,
+        "channels": {"kakao": {"enabled": True, **(kakao or {})}},
+    }
+    if handoff is not None:
+        raw["handoff"] = handoff
+    settings = msgspec.convert(raw, Settings)
+    gateway = build_gateway(settings, dict(env or {}))
+    async with serve(build_app(gateway)) as url, httpx.AsyncClient(timeout=30) as client:
+        path = (kakao or {}).get("path", "/kakao/skill")
+        yield RunningGateway(gateway=gateway, base_url=url, client=client, path=path)
+
+
+def skill_payload(
+    utterance: str,
+    *,
+    user: str,
+    callback_url: str | None = None,
+    client_extra: dict[str, Any] | None = None,
+    knowledge: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A SkillPayload shaped like Kakao's (fields from the official examples)."""
+    request: dict[str, Any] = {
+        "timezone": "Asia/Seoul",
+        "params": {"surface": "Kakaotalk.plusfriend"},
+        "block": {"id": "fallback-block", "name": "폴백 블록"},
+        "utterance": utterance,
+        "lang": "ko",
+        "user": {
+            "id": user,
+            "type": "botUserKey",
+            "properties": {"plusfriendUserKey": f"pf-{user}", "appUserId": f"app-{user}", "isFriend": True},
+        },
+    }
+    if callback_url is not None:
+        request["callbackUrl"] = callback_url
+    payload: dict[str, Any] = {
+        "intent": {"id": "fallback-block", "name": "폴백 블록"},
+        "userRequest": request,
+        "bot": {"id": "bot-1", "name": "누리전자 상담"},
+        "action": {
+            "name": "sangdam",
+            "clientExtra": client_extra,
+            "params": {},
+            "id": "skill-1",
+            "detailParams": {},
+        },
+    }
+    if knowledge is not None:
+        payload["intent"] = {
+            "id": "kb",
+            "name": "지식+",
+            "extra": {"knowledge": {"responseType": "skill", "matchedKnowledges": knowledge}},
+        }
+    return payload
