@@ -114,4 +114,5 @@ def build_app(gateway: Gateway) -> Litestar:
     handlers: list[Any] = [healthz, readyz, metrics]
     for channel in gateway.channels:
         handlers.extend(channel.route_handlers)
-    return Litestar(route_handlers=handlers, lifespan=[lifespan])
+    # logging_config=None: keep the JSON logging configured by core.logging instead of Litestar's own.
+    return Litestar(route_handlers=handlers, lifespan=[lifespan], logging_config=None)

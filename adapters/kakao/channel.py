@@ -41,9 +41,9 @@ class KakaoChannel:
         if not self._secret_set:
             _log.warning(
                 "kakao_skill_unauthenticated",
-                detail=f"{self.config.secret_env} is not set: anyone who knows {self.config.path} can call the "
-                f"skill. Set it, and send it as the {self.config.secret_header} header from the Kakao skill "
-                "settings.",
+                detail=f"{self.config.secret_env} is not set: anyone who knows {self.config.path} can "
+                f"call the skill. Set it, and send it as the {self.config.secret_header} header from the "
+                "Kakao skill settings.",
             )
         _log.info("kakao_skill_ready", path=self.config.path, budget_s=self.config.budget_s)
 

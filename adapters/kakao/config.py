@@ -43,6 +43,7 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         "잠시 후 아래 '답변 확인하기'를 눌러 주시면 바로 알려 드릴게요."
     )
     pending_text: str = "답변을 아직 준비하고 있어요. 잠시 후 '답변 확인하기'를 다시 눌러 주세요."
+    no_late_answer_text: str = "지금 전해 드릴 답변은 없어요. 궁금한 점을 편하게 다시 말씀해 주세요."
     late_intro_text: str = "기다려 주셔서 감사해요. 앞서 문의하신 내용에 대한 답변이에요."
     late_answer_label: str = "답변 확인하기"
     error_text: str = "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 말씀해 주세요."

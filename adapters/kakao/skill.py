@@ -41,7 +41,7 @@ _log = structlog.get_logger(__name__)
 LATE_ANSWER_PAYLOAD = "sangdam:kakao:late-answer"  # postback of the "답변 확인하기" quick reply
 _ACK_SENT_WAIT_S = 2.0  # if the server never reports the ack as sent, go on after this long
 _POST_RESERVE_S = 0.3  # time kept before the callback deadline to render and start the POST
-_FAST_REPLY_TIMEOUT_S = 0.5
+_FAST_REPLY_TIMEOUT_S = 0.3
 _RENDER_CACHE_SIZE = 2048  # cap on engine.fast_reply; it runs inside Kakao's 5 s too
 
 _parts_encoder = msgspec.msgpack.Encoder()
@@ -130,9 +130,7 @@ class SkillHandler:
         user_key = inbound.conversation_key
 
         if self._asks_for_late_answer(inbound):
-            reply = await self._serve_late_answer(user_key)
-            if reply is not None:
-                return reply
+            return await self._serve_late_answer(user_key)
         earlier = await self._take_late_answer(user_key)
 
         turn_task = asyncio.ensure_future(self._engine.handle(inbound))
@@ -143,8 +141,10 @@ class SkillHandler:
             self._metrics.incr("kakao_inline")
             if turn.duplicate:
                 # The first request with this callback URL owns the answer; this copy only acknowledges.
+                if earlier:
+                    await self.stash(user_key, earlier)
                 return SkillReply(200, self._ack())
-            return SkillReply(200, self._render(_without_choices(earlier) + turn.parts))
+            return SkillReply(200, self._render(self._before_new(earlier) + turn.parts))
 
         await self._store.put(_pending_key(user_key), b"1", self._config.late_answer_ttl_s)
         if callback_url is not None:
@@ -162,7 +162,7 @@ class SkillHandler:
         self._metrics.incr("kakao_fast_answer")
         self._spawn(self._stash_when_done(turn_task, user_key, earlier))
         # The "답변 확인하기" chip goes first so it survives the quick-reply cap.
-        fast = self._pending_parts() + _without_choices(earlier) + await self._fast_parts(inbound)
+        fast = self._pending_parts() + self._before_new(earlier) + await self._fast_parts(inbound)
         return SkillReply(200, self._render(fast))
 
     # --- late answers ----------------------------------------------------------------------------
@@ -172,23 +172,31 @@ class SkillHandler:
             inbound.payload == LATE_ANSWER_PAYLOAD or inbound.text.strip() == self._config.late_answer_label
         )
 
-    async def _serve_late_answer(self, user_key: str) -> SkillReply | None:
-        """The stashed answer, a "still working" note, or None (nothing pending: a normal turn)."""
+    async def _serve_late_answer(self, user_key: str) -> SkillReply:
+        """The stashed answer, a "still working" note, or a note that nothing is waiting."""
         earlier = await self._take_late_answer(user_key)
         if earlier:
-            return SkillReply(200, self._render(earlier))
+            return SkillReply(200, self._render([Text(text=self._config.late_intro_text), *earlier]))
         if await self._store.get(_pending_key(user_key)) is not None:
             return SkillReply(
                 200, self._render([Text(text=self._config.pending_text), *self._pending_parts()])
             )
-        return None
+        return SkillReply(200, self._render([Text(text=self._config.no_late_answer_text)]))
 
     async def _take_late_answer(self, user_key: str) -> list[ReplyPart]:
+        """The stashed answer's parts (removed from the store), or [] when none is waiting."""
         data = await self._store.pop(_late_key(user_key))
         if data is None:
             return []
         self._metrics.incr("kakao_late_served")
-        return [Text(text=self._config.late_intro_text), *_parts_decoder.decode(data)]
+        return _parts_decoder.decode(data)
+
+    def _before_new(self, earlier: list[ReplyPart]) -> list[ReplyPart]:
+        """A stashed answer shown in front of a new one: introduced, without its stale quick replies."""
+        if not earlier:
+            return []
+        kept = [part for part in earlier if not isinstance(part, QuickReplies)]
+        return [Text(text=self._config.late_intro_text), *kept]
 
     async def stash(self, user_key: str, parts: list[ReplyPart]) -> None:
         """Keep an undelivered answer for the next message (appended to one already waiting)."""
@@ -235,14 +243,18 @@ class SkillHandler:
         await asyncio.sleep(max(not_before - self._clock(), 0.0))
 
         if turn_task.done():
-            parts = _without_choices(earlier) + self._turn_of(turn_task).parts
+            turn = self._turn_of(turn_task)
             outcome = await self._callbacks.post_once(
-                url, self._render(parts), received_at=received, deadline=deadline
+                url,
+                self._render(self._before_new(earlier) + turn.parts),
+                received_at=received,
+                deadline=deadline,
             )
             if outcome.ok:
                 await self._store.pop(_pending_key(user_key))
             else:
-                await self.stash(user_key, parts)
+                # Refused, expired or unanswered: keep it for the next message rather than lose it.
+                await self.stash(user_key, earlier + turn.parts)
             return
 
         apology: list[ReplyPart] = [Text(text=self._config.late_apology_text), *self._pending_parts()]
@@ -254,7 +266,7 @@ class SkillHandler:
         self, turn_task: asyncio.Future[Turn], user_key: str, earlier: list[ReplyPart]
     ) -> None:
         await asyncio.wait((turn_task,))
-        await self.stash(user_key, _without_choices(earlier) + self._turn_of(turn_task).parts)
+        await self.stash(user_key, earlier + self._turn_of(turn_task).parts)
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Let running jobs finish (they hold answers owed to customers), then cancel stragglers."""
@@ -312,11 +324,6 @@ class SkillHandler:
             self._metrics.incr("kakao_invalid_response")
             response = render_text(self._config.error_text)
         return encode_response(response)
-
-
-def _without_choices(parts: list[ReplyPart]) -> list[ReplyPart]:
-    """An earlier answer shown before a newer one: its quick replies are stale, the newer ones count."""
-    return [part for part in parts if not isinstance(part, QuickReplies)]
 
 
 def _late_key(user_key: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from core.knowledge.search import KnowledgeIndex
 from core.messages import TranscriptEntry
 from core.pack.loader import load_pack
 from core.pack.schema import BotPack
+from core.policy.pii import mask_pii
 from core.store.memory import MemoryStore
 from core.tools.registry import ToolRegistry
 
@@ -32,12 +33,31 @@ def pack() -> BotPack:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[OpenAIStandIn]:
+    """The stand-in server. After every test: no request it received held detectable PII."""
     server = OpenAIStandIn()
     await server.start()
     try:
         yield server
     finally:
         await server.stop()
+    leaks = [
+        (finding.kind.value, text[finding.start : finding.end])
+        for body in server.requests
+        for text in _strings(body)
+        for finding in mask_pii(text).findings
+    ]
+    assert leaks == [], f"unmasked personal data reached the model: {leaks}"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 @pytest.fixture

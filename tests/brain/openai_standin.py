@@ -61,7 +61,8 @@ class OpenAIStandIn:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app)
+        # Cancel a handler when its client hangs up (as after a client timeout), so stop() is quick.
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))  # the OS picks a free port; no race with other tests

@@ -228,8 +228,8 @@ async def test_kakao_answering_fail_is_recorded_and_the_answer_kept(
 async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_answer_later(
     tmp_path: Path, slow_api: SlowApi, callback_standin: CallbackStandIn
 ) -> None:
-    slow_api.delay_s = 2.5
-    kakao = _kakao(callback_deadline_s=1.2, callback_settle_s=0.2)
+    slow_api.delay_s = 1.8
+    kakao = _kakao(budget_s=0.4, callback_deadline_s=1.0, callback_settle_s=0.2)
     async with running_gateway(kakao=kakao, bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
         started = time.monotonic()
         response = await gw.skill(
@@ -267,8 +267,14 @@ async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_a
         assert any("정상 운영 중" in text for text in texts_of(late))
         # The used URL is never POSTed again, and the late answer is served only once.
         assert len(callback_standin.posts) == 1
-        again = checked((await gw.skill(skill_payload("안녕하세요", user="cb-user-4"))).content)
-        assert not any("정상 운영 중" in text for text in texts_of(again))
+        again = checked(
+            (
+                await gw.skill(
+                    skill_payload(tap["utterance"], user="cb-user-4", client_extra=tap["client_extra"])
+                )
+            ).content
+        )
+        assert texts_of(again) == ["지금 전해 드릴 답변은 없어요. 궁금한 점을 편하게 다시 말씀해 주세요."]
         assert gw.gateway.metrics.counters["kakao_callback_late"] == 1
 
 
