@@ -297,7 +297,8 @@ class Brain:
                     return self._format_failure(request, turn)
                 retried = True
                 model = self.config.model_for(question, retry=True)
-                messages.append({"role": "assistant", "content": completion.content or ""})
+                # Echoed back masked: even a number the model made up never goes out in clear.
+                messages.append({"role": "assistant", "content": turn.pii.mask(completion.content or "")})
                 messages.append(
                     {
                         "role": "user",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.brain.prompt import MODEL_HANDOFF_REASONS
+from core.policy.pii import mask_pii
 from core.tools.registry import Tool, ToolError, ToolRegistry
 
 START_SCENARIO = "start_scenario"
@@ -61,10 +62,37 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def example_safe(value: Any) -> Any:
+    """Tool texts with example numbers ("e.g. 010-1234-5678") turned into placeholder shapes.
+
+    The model only ever sees personal values as placeholders, so that is also the right example; and a
+    number that looks personal never goes out, whoever wrote it.
+    """
+    if isinstance(value, str):
+        result = mask_pii(value)
+        if not result.findings:
+            return value
+        pieces, cursor = [], 0
+        for finding in result.findings:
+            pieces += [value[cursor : finding.start], f"<{finding.kind.value}_n>"]
+            cursor = finding.end
+        return "".join(pieces) + value[cursor:]
+    if isinstance(value, dict):
+        return {k: example_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [example_safe(v) for v in value]
+    return value
+
+
 def _function(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "function",
-        "function": {"name": name, "description": description, "parameters": parameters, "strict": True},
+        "function": {
+            "name": name,
+            "description": example_safe(description),
+            "parameters": example_safe(parameters),
+            "strict": True,
+        },
     }
 
 

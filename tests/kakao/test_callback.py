@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from adapters.kakao.limits import validate
 from adapters.kakao.response import SkillResponse, decode_response
 from core.metrics import Metrics
 from core.store.memory import MemoryStore
+from core.store.redis import RedisStore
 
 from .conftest import (
     CallbackStandIn,
@@ -146,6 +148,29 @@ async def test_refused_url_is_never_contacted(callback_standin: CallbackStandIn)
         outcome = await client.post_once(callback_standin.url(), b"{}", received_at=now, deadline=now + 10)
     assert outcome.status == "refused"
     assert callback_standin.posts == []
+
+
+async def test_processes_sharing_redis_never_post_the_same_url_twice(
+    callback_standin: CallbackStandIn, redis_url: str, key_prefix: str
+) -> None:
+    stores = [RedisStore.from_url(redis_url, prefix=key_prefix) for _ in range(2)]
+    try:
+        async with httpx.AsyncClient() as http:
+            clients = [
+                CallbackClient(
+                    http, store, Metrics(), allow_hosts=["127.0.0.1"], require_https=False, timeout_s=5
+                )
+                for store in stores
+            ]
+            url, now = callback_standin.url(), time.monotonic()
+            outcomes = await asyncio.gather(
+                *(client.post_once(url, b"{}", received_at=now, deadline=now + 10) for client in clients)
+            )
+    finally:
+        for store in stores:
+            await store.close()
+    assert sorted(outcome.status for outcome in outcomes) == ["SUCCESS", "used"]
+    assert len(callback_standin.posts) == 1
 
 
 # --- whole skill: slow turns ---------------------------------------------------------------------
@@ -332,3 +357,27 @@ async def test_a_repeated_request_with_the_same_callback_url_posts_once(
         await asyncio.sleep(1.0)
     assert len(callback_standin.posts) == 1
     assert slow_api.calls == 1
+
+
+async def test_a_late_answer_is_served_by_another_gateway_sharing_redis(
+    tmp_path: Path, slow_api: SlowApi, redis_url: str
+) -> None:
+    slow_api.delay_s = 0.8
+    pack = str(make_slow_pack(tmp_path, slow_api.base_url))
+    user = f"cb-user-shared-{uuid.uuid4().hex[:8]}"
+    async with (
+        running_gateway(kakao=_kakao(), bot=pack, store_url=redis_url) as first,
+        running_gateway(kakao=_kakao(), bot=pack, store_url=redis_url) as second,
+    ):
+        fast = checked((await first.skill(skill_payload(SLOW_QUESTION, user=user))).content)
+        assert "답변 확인하기" in quick_labels(fast)
+        await asyncio.sleep(slow_api.delay_s + 0.4)
+        tap = quick_reply(fast, "답변 확인하기")
+        late = checked(
+            (
+                await second.skill(
+                    skill_payload(tap["utterance"], user=user, client_extra=tap["client_extra"])
+                )
+            ).content
+        )
+    assert any("정상 운영 중" in text for text in texts_of(late))

@@ -8,6 +8,7 @@ Requests are shaped like Kakao's SkillPayload; a quick-reply tap is replayed the
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import msgspec
@@ -82,7 +83,7 @@ def store_url(request: pytest.FixtureRequest) -> str | None:
 
 async def test_demo_power_scenario_end_to_end(store_url: str | None) -> None:
     async with running_gateway(store_url=store_url) as gw:
-        user = f"botuser-e2e-{'redis' if store_url else 'memory'}-{id(gw)}"
+        user = f"botuser-e2e-{uuid.uuid4().hex[:8]}"
         customer = Customer(gw, user)
         assert "무엇을 도와드릴까요" in texts(await customer.says("안녕하세요"))
         assert "어떤 제품인가요" in texts(await customer.says("티비 전원이 안 켜져요"))
