@@ -23,12 +23,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.assembly import build_engine  # noqa: E402
-from core.logging import configure_logging  # noqa: E402
-from core.messages import Button, Inbound, QuickReplies  # noqa: E402
-from core.pack.loader import load_pack  # noqa: E402
-from core.settings import DEMO_BOT  # noqa: E402
-from core.store.memory import MemoryStore  # noqa: E402
+from core.assembly import build_engine
+from core.logging import configure_logging
+from core.messages import Button, Inbound, QuickReplies
+from core.pack.loader import load_pack
+from core.settings import DEMO_BOT
+from core.store.memory import MemoryStore
 
 # A message starting with "#N" presses the N-th quick reply of the previous answer.
 SCRIPTS: list[list[str]] = [
@@ -70,7 +70,11 @@ async def run(turns: int, conversations: int, bot: str) -> dict[str, float]:
                     text, payload = button.label, button.value if button.kind == "postback" else None
                 round_no = position[conv] // len(script)
                 inbound = Inbound(
-                    channel="bench", conversation_key=f"{conv}-{round_no}", user_id=str(conv), text=text, payload=payload
+                    channel="bench",
+                    conversation_key=f"{conv}-{round_no}",
+                    user_id=str(conv),
+                    text=text,
+                    payload=payload,
                 )
                 t0 = time.perf_counter()
                 turn = await engine.handle(inbound)

@@ -27,8 +27,13 @@ def build_tools(
 ) -> ToolRegistry:
     def search(query: str, limit: int) -> list[dict[str, Any]]:
         return [
-            {"id": h.entry.id, "question": h.entry.question, "answer": h.entry.answer,
-             "landing_url": h.entry.landing_url or "", "score": round(h.score, 3)}
+            {
+                "id": h.entry.id,
+                "question": h.entry.question,
+                "answer": h.entry.answer,
+                "landing_url": h.entry.landing_url or "",
+                "score": round(h.score, 3),
+            }
             for h in knowledge.search(query, limit)
         ]
 

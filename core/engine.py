@@ -111,6 +111,11 @@ class Engine:
         ):
             return Turn(parts=[], result=TurnResult(intent="duplicate"), duplicate=True)
         started = time.perf_counter()
+        # Every log line written during the turn (tools, sinks, ...) carries the conversation id.
+        with structlog.contextvars.bound_contextvars(conversation_id=inbound.key):
+            return await self._locked_turn(inbound, on_text, started)
+
+    async def _locked_turn(self, inbound: Inbound, on_text: TextSink | None, started: float) -> Turn:
         async with self.store.lock(inbound.key):
             conv = await self.store.load(inbound.key) or Conversation(
                 key=inbound.key, channel=inbound.channel, user_id=inbound.user_id
@@ -126,7 +131,6 @@ class Engine:
         self.metrics.record(state.events)
         self._log.info(
             "turn",
-            conversation=inbound.key,
             intent=state.intent,
             confidence=round(state.confidence, 3),
             next_action=state.next_action,
@@ -154,7 +158,9 @@ class Engine:
         # PII guard: RRN and card numbers are refused with a warning; the rest of the message, with
         # them masked, is still answered so the customer loses nothing.
         if masked.refused:
-            state.events.append(Event(name="pii_refused", data={"kinds": sorted({f.kind.value for f in masked.findings})}))
+            state.events.append(
+                Event(name="pii_refused", data={"kinds": sorted({f.kind.value for f in masked.findings})})
+            )
             state.parts.append(Text(text=self._persona.pii_refused))
 
         # A conversation handed to a person: the bot stays out of the way.
@@ -178,7 +184,9 @@ class Engine:
         # Escalation policy (profanity, explicit agent request, refund dispute, repeated fallbacks).
         reason = self.escalation.check(masked.text, conv)
         if reason is not None:
-            state.intent = "agent_request" if reason == HandoffReason.AGENT_REQUEST else conv.last_intent or OUT_OF_SCOPE
+            state.intent = (
+                "agent_request" if reason == HandoffReason.AGENT_REQUEST else conv.last_intent or OUT_OF_SCOPE
+            )
             self._hand_off(conv, state, reason)
             return
 

@@ -7,7 +7,7 @@ platform. `channel_data` is the escape hatch for platform specifics the core pas
 from __future__ import annotations
 
 import time
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 import msgspec
@@ -138,7 +138,7 @@ class TurnResult(msgspec.Struct, kw_only=True):
 # --- handoff -------------------------------------------------------------------------------------
 
 
-class HandoffReason(str, Enum):
+class HandoffReason(StrEnum):
     AGENT_REQUEST = "agent_request"
     PROFANITY = "profanity"
     REFUND_DISPUTE = "refund_dispute"

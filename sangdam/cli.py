@@ -90,8 +90,9 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     pack = load_pack(settings.bot)
     interactive = stdin.isatty()
     async with httpx.AsyncClient(timeout=10.0) as http:
-        engine = build_engine(pack, MemoryStore(settings.retention_s), http=http, env=os.environ,
-                              brain_config=settings.brain)
+        engine = build_engine(
+            pack, MemoryStore(settings.retention_s), http=http, env=os.environ, brain_config=settings.brain
+        )
         user = f"cli-{uuid.uuid4().hex[:8]}"
         choices: list[Button] = []
         print(f"봇> {pack.bot.persona.greeting.format(brand=pack.bot.brand, name=pack.bot.name)}", file=stdout)

@@ -38,7 +38,9 @@ def render_terminal(parts: list[ReplyPart]) -> TerminalView:
     view = TerminalView()
     for part in parts:
         if isinstance(part, Text):
-            view.lines.extend(f"봇> {line}" if i == 0 else f"    {line}" for i, line in enumerate(part.text.splitlines()))
+            view.lines.extend(
+                f"봇> {line}" if i == 0 else f"    {line}" for i, line in enumerate(part.text.splitlines())
+            )
         elif isinstance(part, Image):
             view.lines.append(f"봇> (이미지) {part.url}")
         elif isinstance(part, Card):

@@ -60,8 +60,12 @@ def test_serve_runs_the_demo_on_embedded_defaults() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SANGDAM", "OPENAI"))}
     env["SANGDAM_PORT"] = str(port)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sangdam", "serve"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "sangdam", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -25,42 +25,123 @@ ROOT = Path(__file__).resolve().parent.parent
 # (scenario, first message, then button labels / typed answers, expected end, expected handoff reason)
 PATHS: list[tuple[str, list[str], str, str | None]] = [
     ("power_issue", ["티비 전원이 안 켜져요", "누리비전 TV", "아예 안 켜져요", "해결됐어요"], "resolved", None),
-    ("power_issue", ["티비 전원이 안 켜져요", "누리링크 공유기", "아직 안 돼요", "아직 안 돼요", "모두 꺼져 있어요",
-                     "AS 접수할게요", "내일", "010-1234-5678"], "ticket", None),
-    ("power_issue", ["티비 전원이 안 켜져요", "사운드바", "아직 안 돼요", "아직 안 돼요", "상담직원 연결"],
-     "handoff", "agent_request"),
+    (
+        "power_issue",
+        [
+            "티비 전원이 안 켜져요",
+            "누리링크 공유기",
+            "아직 안 돼요",
+            "아직 안 돼요",
+            "모두 꺼져 있어요",
+            "AS 접수할게요",
+            "내일",
+            "010-1234-5678",
+        ],
+        "ticket",
+        None,
+    ),
+    (
+        "power_issue",
+        ["티비 전원이 안 켜져요", "사운드바", "아직 안 돼요", "아직 안 돼요", "상담직원 연결"],
+        "handoff",
+        "agent_request",
+    ),
     ("network_issue", ["인터넷이 안돼요", "인터넷이 안 돼요", "초록색이에요", "해결됐어요"], "resolved", None),
-    ("network_issue", ["인터넷이 안돼요", "인터넷이 안 돼요", "꺼져 있어요", "아직 안 돼요", "아직 안 돼요",
-                       "직접 연결은 돼요", "AS 접수할게요", "내일", "010-1234-5678"], "ticket", None),
+    (
+        "network_issue",
+        [
+            "인터넷이 안돼요",
+            "인터넷이 안 돼요",
+            "꺼져 있어요",
+            "아직 안 돼요",
+            "아직 안 돼요",
+            "직접 연결은 돼요",
+            "AS 접수할게요",
+            "내일",
+            "010-1234-5678",
+        ],
+        "ticket",
+        None,
+    ),
     ("network_issue", ["인터넷이 안돼요", "TV만 연결 안 돼요", "아직 안 돼요", "아직 안 돼요"], "handoff", "scenario"),
-    ("network_issue", ["인터넷이 안돼요", "인터넷이 안 돼요", "주황색이에요", "아직 안 돼요", "직접 연결도 안 돼요"],
-     "info", None),
+    (
+        "network_issue",
+        ["인터넷이 안돼요", "인터넷이 안 돼요", "주황색이에요", "아직 안 돼요", "직접 연결도 안 돼요"],
+        "info",
+        None,
+    ),
     ("error_code", ["에러코드 확인 부탁드려요", "E101", "해결됐어요"], "resolved", None),
-    ("error_code", ["에러코드 확인 부탁드려요", "R202", "아직 안 돼요", "AS 접수할게요", "내일", "010-1234-5678"],
-     "ticket", None),
+    (
+        "error_code",
+        ["에러코드 확인 부탁드려요", "R202", "아직 안 돼요", "AS 접수할게요", "내일", "010-1234-5678"],
+        "ticket",
+        None,
+    ),
     ("error_code", ["에러코드 확인 부탁드려요", "E999", "상담직원 연결"], "handoff", "agent_request"),
     ("error_code", ["에러코드 확인 부탁드려요", "E999", "다시 입력할게요", "E102", "해결됐어요"], "resolved", None),
-    ("settings_help", ["와이파이 비밀번호 바꾸는 법 알려주세요", "와이파이 비밀번호", "로그인했어요", "잘 됐어요"],
-     "resolved", None),
+    (
+        "settings_help",
+        ["와이파이 비밀번호 바꾸는 법 알려주세요", "와이파이 비밀번호", "로그인했어요", "잘 됐어요"],
+        "resolved",
+        None,
+    ),
     ("settings_help", ["와이파이 비밀번호 바꾸는 법 알려주세요", "TV 자막", "자막이 안 나와요"], "handoff", "scenario"),
     ("usage_help", ["리모컨 사용법 알려주세요", "화면 미러링", "도움이 됐어요"], "resolved", None),
     ("usage_help", ["리모컨 사용법 알려주세요", "사운드바 연결", "상담직원 연결"], "handoff", "agent_request"),
     ("order_status", ["배송 조회 하고 싶어요", "ORD-20261101-0001", "확인했어요"], "resolved", None),
-    ("order_status", ["배송 조회 하고 싶어요", "ORD-20261102-0003", "배송이 늦어요", "조금 더 기다릴게요"], "info", None),
-    ("order_status", ["배송 조회 하고 싶어요", "주문번호를 모르겠어요", "잘 몰라요", "글쎄요"],
-     "handoff", "validation_failed"),
-    ("order_status", ["배송 조회 하고 싶어요", "ORD-20261101-0001", "다른 주문 조회", "ORD-20261101-0002", "확인했어요"],
-     "resolved", None),
-    ("repair_request", ["AS 접수하고 싶어요", "누리비전 QLED 55", "화면에 세로줄이 생겨요", "내일", "네, 접수할게요",
-                        "010-1234-5678"], "ticket", None),
-    ("repair_request", ["AS 접수하고 싶어요", "누리링크 AX3000", "와이파이가 자주 끊겨요", "내일", "상담직원 연결"],
-     "handoff", "agent_request"),
+    (
+        "order_status",
+        ["배송 조회 하고 싶어요", "ORD-20261102-0003", "배송이 늦어요", "조금 더 기다릴게요"],
+        "info",
+        None,
+    ),
+    (
+        "order_status",
+        ["배송 조회 하고 싶어요", "주문번호를 모르겠어요", "잘 몰라요", "글쎄요"],
+        "handoff",
+        "validation_failed",
+    ),
+    (
+        "order_status",
+        ["배송 조회 하고 싶어요", "ORD-20261101-0001", "다른 주문 조회", "ORD-20261101-0002", "확인했어요"],
+        "resolved",
+        None,
+    ),
+    (
+        "repair_request",
+        ["AS 접수하고 싶어요", "누리비전 QLED 55", "화면에 세로줄이 생겨요", "내일", "네, 접수할게요", "010-1234-5678"],
+        "ticket",
+        None,
+    ),
+    (
+        "repair_request",
+        ["AS 접수하고 싶어요", "누리링크 AX3000", "와이파이가 자주 끊겨요", "내일", "상담직원 연결"],
+        "handoff",
+        "agent_request",
+    ),
     ("refund_request", ["환불하고 싶어요", "정책 확인했어요"], "resolved", None),
     ("refund_request", ["환불하고 싶어요", "동의할 수 없어요"], "handoff", "refund_dispute"),
-    ("refund_request", ["환불하고 싶어요", "교환/환불 신청", "제품 불량", "교환", "ORD-20261101-0002", "맞아요",
-                        "다음 주 화요일", "010-1234-5678"], "ticket", None),
-    ("refund_request", ["환불하고 싶어요", "교환/환불 신청", "단순 변심", "환불", "ORD-20261102-0003",
-                        "아직 못 받았어요"], "info", None),
+    (
+        "refund_request",
+        [
+            "환불하고 싶어요",
+            "교환/환불 신청",
+            "제품 불량",
+            "교환",
+            "ORD-20261101-0002",
+            "맞아요",
+            "다음 주 화요일",
+            "010-1234-5678",
+        ],
+        "ticket",
+        None,
+    ),
+    (
+        "refund_request",
+        ["환불하고 싶어요", "교환/환불 신청", "단순 변심", "환불", "ORD-20261102-0003", "아직 못 받았어요"],
+        "info",
+        None,
+    ),
 ]
 
 
@@ -129,7 +210,14 @@ async def test_scenario_reaches_end_state(
 
 
 async def test_ticket_record_keeps_phone_but_conversation_does_not(engine: Engine) -> None:
-    messages = ["AS 접수하고 싶어요", "누리비전 QLED 55", "화면에 세로줄이 생겨요", "내일", "네, 접수할게요", "010-1234-5678"]
+    messages = [
+        "AS 접수하고 싶어요",
+        "누리비전 QLED 55",
+        "화면에 세로줄이 생겨요",
+        "내일",
+        "네, 접수할게요",
+        "010-1234-5678",
+    ]
     turns = await converse(engine, "ticket-phone", messages)
     said = " ".join(getattr(p, "text", "") for p in turns[-1].parts)
     ticket_id = re.search(r"AS-\d{8}-\d{4}", said).group(0)  # type: ignore[union-attr]
@@ -142,8 +230,11 @@ async def test_ticket_record_keeps_phone_but_conversation_does_not(engine: Engin
 
 
 async def test_bad_answers_re_ask_then_hand_off(engine: Engine) -> None:
-    turns = await converse(engine, "bad-date", ["AS 접수하고 싶어요", "누리비전 QLED 55", "화면이 안 나와요",
-                                                "아무때나요", "몰라요", "글쎄"])
+    turns = await converse(
+        engine,
+        "bad-date",
+        ["AS 접수하고 싶어요", "누리비전 QLED 55", "화면이 안 나와요", "아무때나요", "몰라요", "글쎄"],
+    )
     assert [t.result.next_action for t in turns[-3:]] == ["ask", "ask", "handoff"]
     assert turns[-1].handoff is not None
     assert turns[-1].handoff.reason == HandoffReason.VALIDATION_FAILED
@@ -153,8 +244,10 @@ async def test_bad_answers_re_ask_then_hand_off(engine: Engine) -> None:
 CHAT_PATHS = [
     (["티비 전원이 안 켜져요", "1", "아예 안 켜져요", "해결됐어요", "5"], "오늘 상담은 어떠셨나요"),
     (["에러코드 E101이 떠요", "해결됐어요"], "오늘 상담은 어떠셨나요"),
-    (["AS 접수하고 싶어요", "누리비전 QLED 55", "화면에 세로줄이 생겨요", "내일", "네, 접수할게요", "010-1234-5678"],
-     "AS-"),
+    (
+        ["AS 접수하고 싶어요", "누리비전 QLED 55", "화면에 세로줄이 생겨요", "내일", "네, 접수할게요", "010-1234-5678"],
+        "AS-",
+    ),
     (["환불하고 싶어요", "동의할 수 없어요"], "(상담직원 연결 대기 중)"),
     (["주문번호 ORD-20261101-0001 배송 어디쯤이에요"], "612345678901"),
 ]

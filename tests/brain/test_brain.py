@@ -83,6 +83,8 @@ async def test_get_order_round_trip(standin: OpenAIStandIn, make_brain: BrainFac
         pack.scenarios
     )
     assert "agent_request" in tools["request_handoff"]["parameters"]["properties"]["reason"]["enum"]
+    # tools.yaml's example number ("e.g. 010-1234-5678") goes out as a placeholder shape
+    assert "<PHONE_n>" in tools["create_ticket"]["parameters"]["properties"]["phone"]["description"]
     assert first["response_format"]["json_schema"]["strict"] is True
     assert first["parallel_tool_calls"] is False
     # The second call carried the real tool result from data/orders.yaml.
