@@ -44,12 +44,8 @@ ORDER_ID = "ORD-20261101-0001"
 def _conversation() -> Conversation:
     conv = Conversation(key="web:bench", channel="web", user_id="u1", slots={"product": "누리링크 AX3000"})
     for i in range(5):
-        conv.transcript.append(
-            TranscriptEntry(role="customer", text=f"공유기 질문 {i} <PHONE_1>", at=1.0 + 2 * i)
-        )
-        conv.transcript.append(
-            TranscriptEntry(role="bot", text=f"답변 {i}: 공유기를 재부팅해 보세요.", at=2.0 + 2 * i)
-        )
+        conv.transcript.append(TranscriptEntry(role="customer", text=f"공유기 질문 {i} <PHONE_1>", at=1.0 + 2 * i))
+        conv.transcript.append(TranscriptEntry(role="bot", text=f"답변 {i}: 공유기를 재부팅해 보세요.", at=2.0 + 2 * i))
     return conv
 
 
@@ -60,11 +56,7 @@ def _order_answer(body: dict[str, Any]) -> Reply:
 SCENARIOS: dict[str, Callable[[], list[Reply | Callable[[dict[str, Any]], Reply]]]] = {
     "answer (1 call)": lambda: [Reply(content=decision("공유기 뒷면 RESET 구멍을 10초 이상 눌러 주세요."))],
     "answer, streamed": lambda: [
-        Reply(
-            content=decision(
-                "공유기 뒷면 RESET 구멍을 10초 이상 눌러 주세요. 확인은 <PHONE_1>로 보내 드려요."
-            )
-        )
+        Reply(content=decision("공유기 뒷면 RESET 구멍을 10초 이상 눌러 주세요. 확인은 <PHONE_1>로 보내 드려요."))
     ],
     "get_order round trip (2 calls)": lambda: [
         Reply(tool_calls=[("get_order", {"order_id": ORDER_ID})]),
@@ -116,9 +108,7 @@ async def _run_cache_hits(brain: Brain, server: OpenAIStandIn, turns: int) -> No
 
 
 def _plain_request(text: str) -> BrainRequest:
-    return BrainRequest(
-        conversation=_conversation(), masked_text=text, pii_originals={}, prediction=None, knowledge=[]
-    )
+    return BrainRequest(conversation=_conversation(), masked_text=text, pii_originals={}, prediction=None, knowledge=[])
 
 
 def _ms(values: list[float], q: float) -> float:

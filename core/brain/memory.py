@@ -55,9 +55,7 @@ class BrainState(msgspec.Struct, kw_only=True):
         conversation.memory[MEMORY_KEY] = msgspec.to_builtins(self)
 
 
-def history(
-    transcript: list[TranscriptEntry], current_text: str, summary_until: float
-) -> list[TranscriptEntry]:
+def history(transcript: list[TranscriptEntry], current_text: str, summary_until: float) -> list[TranscriptEntry]:
     """Unsummarised transcript lines before the current message (system lines left out)."""
     entries = [e for e in transcript if e.role != "system" and e.at > summary_until]
     # The engine may already have appended the message being answered.
@@ -78,14 +76,22 @@ def split_for_summary(
 
 
 def as_messages(entries: list[TranscriptEntry]) -> list[dict[str, Any]]:
+    """Chat messages; consecutive lines of one side are joined, since strict chat templates need
+    user and assistant turns to alternate (a bot often says several things in a row)."""
     messages: list[dict[str, Any]] = []
     for entry in entries:
         if entry.role == "customer":
-            messages.append({"role": "user", "content": entry.text})
+            role, text = "user", entry.text
         elif entry.role == "bot":
-            messages.append({"role": "assistant", "content": entry.text})
+            role, text = "assistant", entry.text
         elif entry.role == "agent":
-            messages.append({"role": "assistant", "content": f"[상담직원] {entry.text}"})
+            role, text = "assistant", f"[상담직원] {entry.text}"
+        else:
+            continue
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"] += "\n" + text
+        else:
+            messages.append({"role": role, "content": text})
     return messages
 
 

@@ -1,12 +1,12 @@
 """The brain's prompt: persona and rules from the pack's brain.yaml, the output schema, the messages.
 
-Message layout, chosen for providers' prompt caching (they cache the longest identical prefix):
+Message layout, chosen for providers' prompt caching (they cache the longest identical prefix) and for
+strict chat templates (one system message first, then alternating user/assistant turns):
 
-    [system]  stable prefix: role, tone, rules, policies, output contract   (identical every turn)
-    [system]  running summary of older turns                                 (changes rarely)
-    [user/assistant ...] the last N turns                                    (append-only until it slides)
-    [system]  this turn's context: knowledge hits, local NLU guess, collected fields
-    [user]    the customer's (masked) message
+    [system]  stable prompt: role, tone, rules, policies, output contract   (identical every turn)
+              + running summary of older turns                            (changes rarely)
+    [user/assistant ...] the last N turns                                   (append-only until it slides)
+    [user]    this turn's context (knowledge hits, local NLU guess, collected fields) + the message
 
 Tools are sent in a fixed order with fixed schemas so they are part of the cached prefix too.
 """
@@ -48,12 +48,9 @@ class BrainPersona(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rules: list[str] = []
     domain: list[str] = []  # topics the bot handles; anything else is politely refused
     policies: dict[str, str] = {}  # name -> policy text the model may quote (refund, shipping, ...)
-    out_of_domain: str = (
-        "죄송해요, 그 내용은 제가 도와드리기 어려워요. 제품이나 주문 관련 문의를 말씀해 주세요."
-    )
+    out_of_domain: str = "죄송해요, 그 내용은 제가 도와드리기 어려워요. 제품이나 주문 관련 문의를 말씀해 주세요."
     unavailable: str = (
-        "죄송해요, 지금은 답변을 준비하지 못했어요. "
-        "잠시 후 다시 말씀해 주시거나 '상담직원 연결'이라고 입력해 주세요."
+        "죄송해요, 지금은 답변을 준비하지 못했어요. 잠시 후 다시 말씀해 주시거나 '상담직원 연결'이라고 입력해 주세요."
     )
     format_failure: str | None = None  # None = the pack's persona.handoff text
     summary_instruction: str = (
@@ -144,8 +141,7 @@ def system_prompt(persona: BrainPersona, pack: BotPack, intents: list[str]) -> s
         f"# Role\n{persona.role.strip()}",
         f"# Tone\n{_bullets(persona.tone)}" if persona.tone else "",
         f"# Rules\n{_bullets(persona.rules)}" if persona.rules else "",
-        f'# Domain (refuse anything else politely, e.g. "{persona.out_of_domain.strip()}")\n'
-        + _bullets(persona.domain)
+        f'# Domain (refuse anything else politely, e.g. "{persona.out_of_domain.strip()}")\n' + _bullets(persona.domain)
         if persona.domain
         else "",
         f"# Policies (quote only these; never invent other terms)\n{policies}" if policies else "",
@@ -157,9 +153,7 @@ def system_prompt(persona: BrainPersona, pack: BotPack, intents: list[str]) -> s
         "after the customer gave every required field.\n"
         "- Text like <PHONE_1> is a masked personal value: keep it exactly as it is; never ask for "
         "resident registration (주민등록) or card numbers.",
-        "# Guided flows (call start_scenario when the customer's need matches one)\n" + scenarios
-        if scenarios
-        else "",
+        "# Guided flows (call start_scenario when the customer's need matches one)\n" + scenarios if scenarios else "",
         "# Output\nWhen you do not call a tool, reply with one JSON object only, no prose around it:\n"
         f"{schema}\n"
         "action: answer (you answered), ask (you need information from the customer), resolve (the "

@@ -71,9 +71,7 @@ def knowledge(pack: BotPack) -> KnowledgeIndex:
 
 
 @pytest.fixture
-async def registry(
-    pack: BotPack, store: MemoryStore, knowledge: KnowledgeIndex
-) -> AsyncIterator[ToolRegistry]:
+async def registry(pack: BotPack, store: MemoryStore, knowledge: KnowledgeIndex) -> AsyncIterator[ToolRegistry]:
     """The demo pack's real tools (get_order, create_ticket, kb_search, the HTTP connector)."""
     async with httpx.AsyncClient() as http:
         yield build_tools(pack, store, knowledge, http, {})
@@ -83,9 +81,7 @@ BrainFactory = Callable[..., Brain]
 
 
 @pytest.fixture
-def make_brain(
-    pack: BotPack, registry: ToolRegistry, store: MemoryStore, standin: OpenAIStandIn
-) -> BrainFactory:
+def make_brain(pack: BotPack, registry: ToolRegistry, store: MemoryStore, standin: OpenAIStandIn) -> BrainFactory:
     def make(registry_override: ToolRegistry | None = None, **config: Any) -> Brain:
         settings: dict[str, Any] = {"max_retries": 0, "timeout_s": 5.0, "model": "cheap-model", **config}
         brain = build_brain(

@@ -135,9 +135,7 @@ class OpenAIStandIn:
     async def _stream(
         self, request: web.Request, body: dict[str, Any], reply: Reply, usage: dict[str, Any]
     ) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
 
         async def send(choices: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:

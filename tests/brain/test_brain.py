@@ -30,9 +30,7 @@ ORDER_ID = "ORD-20261101-0001"  # in bots/demo/data/orders.yaml: 배송중, CJ�
 # --- on/off ---------------------------------------------------------------------------------------
 
 
-def test_brain_is_off_without_key_or_base_url(
-    pack: BotPack, registry: ToolRegistry, store: MemoryStore
-) -> None:
+def test_brain_is_off_without_key_or_base_url(pack: BotPack, registry: ToolRegistry, store: MemoryStore) -> None:
     assert build_brain({}, pack, registry, store, {}) is None
     assert build_brain({"model": "x"}, pack, registry, store, {"UNRELATED": "1"}) is None
     assert build_brain({"enabled": False}, pack, registry, store, {"OPENAI_API_KEY": "sk-test"}) is None
@@ -79,12 +77,8 @@ async def test_get_order_round_trip(standin: OpenAIStandIn, make_brain: BrainFac
     assert {"get_order", "create_ticket", "kb_search", "start_scenario", "request_handoff"} <= set(tools)
     assert all(t["strict"] for t in tools.values())
     assert tools["get_order"]["parameters"]["additionalProperties"] is False
-    assert tools["start_scenario"]["parameters"]["properties"]["scenario_id"]["enum"] == sorted(
-        pack.scenarios
-    )
+    assert tools["start_scenario"]["parameters"]["properties"]["scenario_id"]["enum"] == sorted(pack.scenarios)
     assert "agent_request" in tools["request_handoff"]["parameters"]["properties"]["reason"]["enum"]
-    # tools.yaml's example number ("e.g. 010-1234-5678") goes out as a placeholder shape
-    assert "<PHONE_n>" in tools["create_ticket"]["parameters"]["properties"]["phone"]["description"]
     assert first["response_format"]["json_schema"]["strict"] is True
     assert first["parallel_tool_calls"] is False
     # The second call carried the real tool result from data/orders.yaml.
@@ -108,13 +102,9 @@ async def test_multi_step_tool_loop(standin: OpenAIStandIn, make_brain: BrainFac
         search, order = tool_messages(body)
         policy = next(r for r in search["results"] if r["id"] == "return-policy")
         assert "7일" in policy["answer"]
-        return Reply(
-            content=decision(f"{order['status']} 상태라 받은 날부터 7일 안에 미개봉이면 환불돼요.", "answer")
-        )
+        return Reply(content=decision(f"{order['status']} 상태라 받은 날부터 7일 안에 미개봉이면 환불돼요.", "answer"))
 
-    standin.add(
-        Reply(tool_calls=[("kb_search", {"query": "단순 변심 환불 규정", "limit": 3})]), after_search, final
-    )
+    standin.add(Reply(tool_calls=[("kb_search", {"query": "단순 변심 환불 규정", "limit": 3})]), after_search, final)
     reply = await make_brain().respond(request("받은 TV 환불되나요? 주문은 ORD-20261101-0002예요"))
 
     assert reply.tools_called == ["kb_search", "get_order"]
@@ -142,10 +132,8 @@ async def test_create_ticket_from_collected_fields(
     phone = "010-2345-6789"
 
     def ticket_from_context(body: dict[str, Any]) -> Reply:
-        context = next(
-            m["content"] for m in body["messages"] if m["content"] and "# Turn context" in m["content"]
-        )
-        fields = json.loads(context.split("Fields collected so far: ", 1)[1])
+        context = next(m["content"] for m in body["messages"] if m["content"] and "# Turn context" in m["content"])
+        fields = json.loads(context.split("Fields collected so far: ", 1)[1].split("\n", 1)[0])
         return Reply(
             tool_calls=[
                 (
@@ -179,9 +167,7 @@ async def test_create_ticket_from_collected_fields(
             "phone": "<PHONE_1>",
         },
     )
-    reply = await make_brain().respond(
-        request("네 그렇게 접수해 주세요", conv, pii_originals={"<PHONE_1>": phone})
-    )
+    reply = await make_brain().respond(request("네 그렇게 접수해 주세요", conv, pii_originals={"<PHONE_1>": phone}))
 
     assert reply.action == "resolve" and reply.tools_called == ["create_ticket"]
     ticket_id = re.search(r"AS-\d{8}-\d{4}", reply.text)
@@ -212,9 +198,7 @@ async def test_tool_failure_becomes_handoff_not_an_answer(
     )
     for name in ("warranty_check", "slow_check"):
         standin.requests.clear()
-        standin.add(
-            Reply(tool_calls=[(name, {"serial": "NV55Q2026A00123"})]), Reply(content=decision("invented"))
-        )
+        standin.add(Reply(tool_calls=[(name, {"serial": "NV55Q2026A00123"})]), Reply(content=decision("invented")))
         reply = await make_brain(registry_override=tools).respond(request("보증 남았나요? NV55Q2026A00123"))
         assert reply.action == "handoff" and reply.handoff_reason is HandoffReason.TOOL_FAILURE
         assert reply.text == pack.bot.persona.tool_failure
@@ -223,9 +207,7 @@ async def test_tool_failure_becomes_handoff_not_an_answer(
         standin.script.clear()
 
 
-async def test_invalid_tool_arguments_get_one_correction(
-    standin: OpenAIStandIn, make_brain: BrainFactory
-) -> None:
+async def test_invalid_tool_arguments_get_one_correction(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
     def corrected(body: dict[str, Any]) -> Reply:
         assert "pattern" in tool_messages(body)[0]["error"]
         return Reply(tool_calls=[("get_order", {"order_id": ORDER_ID})])
@@ -245,9 +227,7 @@ async def test_start_scenario_and_request_handoff(standin: OpenAIStandIn, make_b
     assert reply.start_scenario == "power_issue" and reply.text == ""
     assert (reply.result.intent, reply.result.issue_type) == ("power_issue", "power")
 
-    standin.add(
-        Reply(tool_calls=[("request_handoff", {"reason": "refund_dispute", "summary": "환불 거절 항의"})])
-    )
+    standin.add(Reply(tool_calls=[("request_handoff", {"reason": "refund_dispute", "summary": "환불 거절 항의"})]))
     reply = await make_brain().respond(request("환불 안 해주면 소비자원에 신고할 거예요"))
     assert reply.action == "handoff" and reply.handoff_reason is HandoffReason.REFUND_DISPUTE
     assert reply.result.summary == "환불 거절 항의"
@@ -256,9 +236,7 @@ async def test_start_scenario_and_request_handoff(standin: OpenAIStandIn, make_b
 # --- structured output ----------------------------------------------------------------------------
 
 
-async def test_handoff_comes_from_the_action_not_the_text(
-    standin: OpenAIStandIn, make_brain: BrainFactory
-) -> None:
+async def test_handoff_comes_from_the_action_not_the_text(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
     standin.add(Reply(content=decision("상담직원에게 연결해 드릴게요.", "answer")))
     reply = await make_brain().respond(request("사람이랑 얘기할래요"))
     assert reply.action == "answer" and reply.handoff_reason is None
@@ -332,9 +310,7 @@ async def test_turn_budget_bounds_a_slow_tool_loop(standin: OpenAIStandIn, make_
 
 
 async def test_streaming_chunks_arrive_in_order(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
-    text = (
-        '누리링크 공유기는 뒷면 "RESET" 구멍을 10초 이상 눌러 주세요.\n확인 문자는 <PHONE_1>로 보내 드릴게요.'
-    )
+    text = '누리링크 공유기는 뒷면 "RESET" 구멍을 10초 이상 눌러 주세요.\n확인 문자는 <PHONE_1>로 보내 드릴게요.'
     standin.add(Reply(content=decision(text), chunk_chars=3, chunk_delay_s=0.005))
     received: list[tuple[float, str]] = []
 
@@ -355,9 +331,7 @@ async def test_streaming_chunks_arrive_in_order(standin: OpenAIStandIn, make_bra
     assert standin.requests[0]["stream"] is True
 
 
-async def test_non_streaming_channel_gets_final_text(
-    standin: OpenAIStandIn, make_brain: BrainFactory
-) -> None:
+async def test_non_streaming_channel_gets_final_text(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
     standin.add(Reply(content=decision("안녕하세요!")))
     reply = await make_brain().respond(request("안녕"))
     assert reply.text == "안녕하세요!" and "stream" not in standin.requests[0]
@@ -397,10 +371,8 @@ async def test_summary_kicks_in_after_n_turns(standin: OpenAIStandIn, make_brain
     await brain.respond(request("질문 5", conv))
 
     final = standin.requests[1]["messages"]
-    assert final[1] == {
-        "role": "system",
-        "content": "# Earlier in this conversation\n고객이 공유기 문제로 두 번 문의함",
-    }
+    assert final[0]["role"] == "system"
+    assert final[0]["content"].endswith("\n\n# Earlier in this conversation\n고객이 공유기 문제로 두 번 문의함")
     users = [m["content"] for m in final if m["role"] == "user"]
     assert users == ["질문 3", "질문 4", "질문 5"]  # the window, then the current message
     state = conv.memory[MEMORY_KEY]
@@ -424,9 +396,7 @@ async def test_summary_kicks_in_after_n_turns(standin: OpenAIStandIn, make_brain
 async def test_summary_without_model_is_an_extract(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
     conv = conversation(*[(r, f"{r} {i}") for i in range(3) for r in ("customer", "bot")])
     standin.add(Reply(content=decision("네.")))
-    await make_brain(window_turns=1, summary_after_turns=2, summarize_with_model=False).respond(
-        request("다음", conv)
-    )
+    await make_brain(window_turns=1, summary_after_turns=2, summarize_with_model=False).respond(request("다음", conv))
     assert len(standin.requests) == 1
     assert conv.memory[MEMORY_KEY]["summary"] == "고객: customer 0\n고객: customer 1"
 
@@ -457,9 +427,7 @@ async def test_model_never_receives_unmasked_rrn_card_or_phone(
 
     def answer(body: dict[str, Any]) -> Reply:
         received_args.append(tool_messages(body)[0])
-        return Reply(
-            content=decision("<PHONE_1>로 등록된 고객님 정보를 확인했어요. 지점 번호는 <PHONE_2>예요.")
-        )
+        return Reply(content=decision("<PHONE_1>로 등록된 고객님 정보를 확인했어요. 지점 번호는 <PHONE_2>예요."))
 
     standin.add(call_lookup, answer)
     # Upstream lines that slipped through unmasked (defence in depth): transcript and slots.
@@ -499,9 +467,7 @@ async def test_reply_with_card_number_is_rejected_and_never_streamed(
     reply = await make_brain().respond(request("결제 확인", on_text=sink))
     assert reply.action == "handoff" and reply.handoff_reason is HandoffReason.FORMAT
     assert CARD not in reply.text
-    assert (
-        "".join(streamed) == "카드 (카드번호) 맞나요?"
-    )  # scrubbed on the way out; the retry was not streamed
+    assert "".join(streamed) == "카드 (카드번호) 맞나요?"  # scrubbed on the way out; the retry was not streamed
     assert standin.requests[0]["stream"] is True and "stream" not in standin.requests[1]
 
 
@@ -510,9 +476,7 @@ async def test_reply_with_card_number_is_rejected_and_never_streamed(
 
 async def test_duplicate_question_cache(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
     answer = "단순 변심은 받은 날부터 7일 이내, 미개봉일 때 환불돼요."
-    standin.add(
-        Reply(content=decision(answer, general_answer=True, intent="refund_request", summary="환불 규정"))
-    )
+    standin.add(Reply(content=decision(answer, general_answer=True, intent="refund_request", summary="환불 규정")))
     brain = make_brain()
     first = await brain.respond(request("단순 변심 환불 기간이 어떻게 되나요?"))
     assert first.usage["cached"] == 0 and first.usage["total_tokens"] > 0
@@ -544,14 +508,10 @@ async def test_duplicate_question_cache(standin: OpenAIStandIn, make_brain: Brai
     assert len(standin.requests) == 3
 
 
-async def test_answers_specific_to_a_customer_are_not_cached(
-    standin: OpenAIStandIn, make_brain: BrainFactory
-) -> None:
+async def test_answers_specific_to_a_customer_are_not_cached(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
     standin.add(
         Reply(tool_calls=[("get_order", {"order_id": ORDER_ID})]),
-        Reply(
-            content=decision("배송 중이에요.", general_answer=True)
-        ),  # the model's flag alone is not enough
+        Reply(content=decision("배송 중이에요.", general_answer=True)),  # the model's flag alone is not enough
         Reply(content=decision("배송 중이에요.")),
     )
     brain = make_brain()
@@ -565,9 +525,7 @@ async def test_usage_per_turn_and_conversation_with_stable_prefix(
 ) -> None:
     conv = conversation()
     brain = make_brain()
-    standin.add(
-        Reply(content=decision("라우터 리셋은 뒷면 구멍을 눌러요.")), Reply(content=decision("네, 맞아요."))
-    )
+    standin.add(Reply(content=decision("라우터 리셋은 뒷면 구멍을 눌러요.")), Reply(content=decision("네, 맞아요.")))
     prediction = IntentPrediction("settings_help", 0.41, [("settings_help", 0.41)])
     hits = knowledge.search("공유기 리셋", 2)
     one = await brain.respond(request("공유기 리셋 방법", conv, prediction=prediction, knowledge=hits))
@@ -578,7 +536,10 @@ async def test_usage_per_turn_and_conversation_with_stable_prefix(
     first, second = standin.requests
     assert first["messages"][0] == second["messages"][0]  # the byte-identical system prefix
     assert first["tools"] == second["tools"]
-    assert "RESET" in first["messages"][-2]["content"] and "settings_help" in first["messages"][-2]["content"]
+    turn_message = first["messages"][-1]["content"]
+    assert "RESET" in turn_message and "settings_help" in turn_message
+    assert turn_message.endswith("# Customer message\n공유기 리셋 방법")
+    assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "user"]
     assert two.usage["cached_prompt_tokens"] > 0  # the provider could reuse the prefix
     totals = conv.memory[MEMORY_KEY]["usage"]
     assert totals["turns"] == 2 and totals["model_calls"] == 2

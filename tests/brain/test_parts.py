@@ -1,4 +1,4 @@
-"""The brain's pure parts: routing policy, strict schemas, the reply streamer, config, memory split."""
+"""The brain's pure parts: strict schemas, the reply streamer, config, memory split."""
 
 from __future__ import annotations
 
@@ -7,40 +7,12 @@ from typing import Any
 
 import pytest
 
-from core.brain.brain import should_use_brain
 from core.brain.config import LOCAL_SERVER_KEY, BrainConfig, BrainConfigError, load_brain_config
-from core.brain.memory import split_for_summary
+from core.brain.memory import as_messages, split_for_summary
 from core.brain.pii_guard import TurnPii
 from core.brain.stream import PlaceholderStream, ReplyFieldStream
 from core.brain.tools import strict_schema
 from core.messages import TranscriptEntry
-from core.nlu.classifier import IntentPrediction
-from core.pack.schema import Thresholds
-
-T = Thresholds(nlu=0.5, knowledge_answer=0.55)
-
-
-def guess(intent: str, confidence: float) -> IntentPrediction:
-    return IntentPrediction(intent, confidence, [(intent, confidence)])
-
-
-@pytest.mark.parametrize(
-    ("prediction", "scenario", "fixed", "knowledge_top", "use_brain"),
-    [
-        (guess("power_issue", 0.9), True, False, 0.0, False),  # confident scenario: local fast path
-        (guess("greeting", 0.8), False, True, 0.0, False),  # confident fixed reply
-        (guess("settings_help", 0.9), False, False, 0.7, False),  # the FAQ answers it
-        (guess("settings_help", 0.9), False, False, 0.4, True),  # knowledge route, FAQ too weak
-        (guess("power_issue", 0.3), True, False, 0.0, True),  # not confident
-        (guess("out_of_scope", 0.95), False, False, 0.1, True),  # free-form question
-        (guess("out_of_scope", 0.95), False, False, 0.6, False),
-        (None, False, False, 0.0, True),  # no text to classify (e.g. only a placeholder)
-    ],
-)
-def test_should_use_brain(
-    prediction: IntentPrediction | None, scenario: bool, fixed: bool, knowledge_top: float, use_brain: bool
-) -> None:
-    assert should_use_brain(prediction, scenario, knowledge_top, T, route_is_fixed=fixed) is use_brain
 
 
 def test_strict_schema_closes_objects_and_makes_optionals_nullable() -> None:
@@ -106,9 +78,7 @@ def test_turn_pii_renumbers_new_findings_and_restores_selectively() -> None:
 
 def test_config_loading() -> None:
     assert load_brain_config({}, {}) is None
-    loaded = load_brain_config(
-        {}, {"SANGDAM_LLM_BASE_URL": "http://127.0.0.1:11434/v1", "SANGDAM_LLM_MODEL": "qwen"}
-    )
+    loaded = load_brain_config({}, {"SANGDAM_LLM_BASE_URL": "http://127.0.0.1:11434/v1", "SANGDAM_LLM_MODEL": "qwen"})
     assert loaded is not None
     config, connection = loaded
     assert (config.model, connection.base_url, connection.api_key) == (
@@ -138,3 +108,19 @@ def test_split_for_summary_batches() -> None:
     assert fold == [] and len(keep) == 6
     fold, keep = split_for_summary(entries(4), window_turns=2, summary_after_turns=3)
     assert [e.text for e in fold] == ["q0", "a0", "q1", "a1"] and keep[0].text == "q2"
+
+
+def test_history_messages_alternate() -> None:
+    lines = [
+        TranscriptEntry(role="bot", text="안녕하세요"),
+        TranscriptEntry(role="bot", text="무엇을 도와드릴까요?"),
+        TranscriptEntry(role="customer", text="TV"),
+        TranscriptEntry(role="system", text="scenario started"),
+        TranscriptEntry(role="customer", text="전원이 안 켜져요"),
+        TranscriptEntry(role="agent", text="확인해 볼게요"),
+    ]
+    assert as_messages(lines) == [
+        {"role": "assistant", "content": "안녕하세요\n무엇을 도와드릴까요?"},
+        {"role": "user", "content": "TV\n전원이 안 켜져요"},
+        {"role": "assistant", "content": "[상담직원] 확인해 볼게요"},
+    ]

@@ -64,6 +64,8 @@ class ReceivedPost:
     at: float  # time.monotonic() when the request arrived
     path: str
     body: bytes
+    content_type: str
+    task_id: str  # the taskId the stand-in answered with
 
 
 @dataclass
@@ -82,10 +84,13 @@ class CallbackStandIn:
     def app(self) -> Litestar:
         @post("/v1/bots/{bot_id:str}/callback/{token:str}", status_code=200)
         async def callback(request: Request[Any, Any, Any]) -> Response[bytes]:
-            self.posts.append(ReceivedPost(time.monotonic(), request.url.path, await request.body()))
+            task_id = str(uuid.uuid4())
+            body = await request.body()
+            content_type = request.headers.get("content-type", "")
+            self.posts.append(ReceivedPost(time.monotonic(), request.url.path, body, content_type, task_id))
             self._arrived.set()
             answer = {
-                "taskId": str(uuid.uuid4()),
+                "taskId": task_id,
                 "status": self.status,
                 "message": self.message,
                 "timestamp": int(time.time() * 1000),
@@ -225,9 +230,7 @@ class RunningGateway:
     path: str = "/kakao/skill"
     headers: dict[str, str] = field(default_factory=dict)
 
-    async def skill(
-        self, body: bytes | dict[str, Any], headers: Mapping[str, str] | None = None
-    ) -> httpx.Response:
+    async def skill(self, body: bytes | dict[str, Any], headers: Mapping[str, str] | None = None) -> httpx.Response:
         content = body if isinstance(body, bytes) else msgspec.json.encode(body)
         sent = {"Content-Type": "application/json", **self.headers, **(headers or {})}
         return await self.client.post(self.base_url + self.path, content=content, headers=sent)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from structlog.testing import capture_logs
 
 from adapters.kakao.callback import CallbackClient, check_callback_url
 from adapters.kakao.limits import validate
@@ -157,9 +158,7 @@ async def test_processes_sharing_redis_never_post_the_same_url_twice(
     try:
         async with httpx.AsyncClient() as http:
             clients = [
-                CallbackClient(
-                    http, store, Metrics(), allow_hosts=["127.0.0.1"], require_https=False, timeout_s=5
-                )
+                CallbackClient(http, store, Metrics(), allow_hosts=["127.0.0.1"], require_https=False, timeout_s=5)
                 for store in stores
             ]
             url, now = callback_standin.url(), time.monotonic()
@@ -204,6 +203,7 @@ async def test_slow_turn_acks_then_posts_the_answer_exactly_once(
         assert len(callback_standin.posts) == 1
         post = callback_standin.posts[0]
         assert post.path.endswith(url.rsplit("/", 1)[1])
+        assert post.content_type.startswith("application/json")
         assert post.at - acked >= kakao["callback_settle_s"] - 0.05  # not racing the ack
         assert post.at - started <= kakao["callback_deadline_s"]
         final = checked(post.body)
@@ -218,9 +218,7 @@ async def test_fast_turn_with_callback_url_answers_inline_without_posting(
     callback_standin: CallbackStandIn,
 ) -> None:
     async with running_gateway(kakao=_kakao(budget_s=3.0)) as gw:
-        response = await gw.skill(
-            skill_payload("안녕하세요", user="cb-user-2", callback_url=callback_standin.url())
-        )
+        response = await gw.skill(skill_payload("안녕하세요", user="cb-user-2", callback_url=callback_standin.url()))
         resp = checked(response.content)
         assert resp.useCallback is None and texts_of(resp)
         await asyncio.sleep(0.5)
@@ -234,14 +232,21 @@ async def test_kakao_answering_fail_is_recorded_and_the_answer_kept(
     callback_standin.status = "FAIL"
     callback_standin.message = "Invalid callback token. Check your callback token."
     async with running_gateway(kakao=_kakao(), bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
-        response = await gw.skill(
-            skill_payload(SLOW_QUESTION, user="cb-user-3", callback_url=callback_standin.url())
-        )
-        assert response.json()["useCallback"] is True
-        await callback_standin.wait_for_posts(1, within_s=8)
-        await asyncio.sleep(0.3)
+        with capture_logs() as logs:
+            response = await gw.skill(
+                skill_payload(SLOW_QUESTION, user="cb-user-3", callback_url=callback_standin.url())
+            )
+            assert response.json()["useCallback"] is True
+            await callback_standin.wait_for_posts(1, within_s=8)
+            await asyncio.sleep(0.3)
         assert len(callback_standin.posts) == 1
         assert gw.gateway.metrics.counters["kakao_callback:FAIL"] == 1
+        # The taskId Kakao answered is logged (Kakao support asks for it), with the failure message.
+        recorded = [entry for entry in logs if entry["event"] == "kakao_callback"]
+        assert len(recorded) == 1
+        assert recorded[0]["task_id"] == callback_standin.posts[0].task_id
+        assert recorded[0]["status"] == "FAIL" and recorded[0]["detail"] == callback_standin.message
+        assert callback_standin.url() not in str(recorded[0])  # the URL (a token) is never logged
 
         # Kakao refused the answer: the customer gets it with their next message.
         follow_up = checked((await gw.skill(skill_payload("고마워요", user="cb-user-3"))).content)
@@ -257,9 +262,7 @@ async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_a
     kakao = _kakao(budget_s=0.4, callback_deadline_s=1.0, callback_settle_s=0.2)
     async with running_gateway(kakao=kakao, bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
         started = time.monotonic()
-        response = await gw.skill(
-            skill_payload(SLOW_QUESTION, user="cb-user-4", callback_url=callback_standin.url())
-        )
+        response = await gw.skill(skill_payload(SLOW_QUESTION, user="cb-user-4", callback_url=callback_standin.url()))
         assert response.json()["useCallback"] is True
 
         await callback_standin.wait_for_posts(1, within_s=5)
@@ -273,9 +276,7 @@ async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_a
         tap = quick_reply(apology, "답변 확인하기")
         early = checked(
             (
-                await gw.skill(
-                    skill_payload(tap["utterance"], user="cb-user-4", client_extra=tap["client_extra"])
-                )
+                await gw.skill(skill_payload(tap["utterance"], user="cb-user-4", client_extra=tap["client_extra"]))
             ).content
         )
         assert any("아직 준비" in text for text in texts_of(early))
@@ -284,9 +285,7 @@ async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_a
         await asyncio.sleep(max(0.0, started + slow_api.delay_s + 0.5 - time.monotonic()))
         late = checked(
             (
-                await gw.skill(
-                    skill_payload(tap["utterance"], user="cb-user-4", client_extra=tap["client_extra"])
-                )
+                await gw.skill(skill_payload(tap["utterance"], user="cb-user-4", client_extra=tap["client_extra"]))
             ).content
         )
         assert any("정상 운영 중" in text for text in texts_of(late))
@@ -294,9 +293,7 @@ async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_a
         assert len(callback_standin.posts) == 1
         again = checked(
             (
-                await gw.skill(
-                    skill_payload(tap["utterance"], user="cb-user-4", client_extra=tap["client_extra"])
-                )
+                await gw.skill(skill_payload(tap["utterance"], user="cb-user-4", client_extra=tap["client_extra"]))
             ).content
         )
         assert texts_of(again) == ["지금 전해 드릴 답변은 없어요. 궁금한 점을 편하게 다시 말씀해 주세요."]
@@ -321,9 +318,7 @@ async def test_slow_turn_without_callback_url_answers_fast_and_keeps_the_answer(
         tap = quick_reply(fast, "답변 확인하기")
         late = checked(
             (
-                await gw.skill(
-                    skill_payload(tap["utterance"], user="cb-user-5", client_extra=tap["client_extra"])
-                )
+                await gw.skill(skill_payload(tap["utterance"], user="cb-user-5", client_extra=tap["client_extra"]))
             ).content
         )
         assert any("정상 운영 중" in text for text in texts_of(late))
@@ -336,9 +331,7 @@ async def test_callback_url_outside_the_allow_list_is_never_posted(
     slow_api.delay_s = 0.8
     kakao = _kakao(callback_allow_hosts=["*.kakao.com"])
     async with running_gateway(kakao=kakao, bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
-        response = await gw.skill(
-            skill_payload(SLOW_QUESTION, user="cb-user-6", callback_url=callback_standin.url())
-        )
+        response = await gw.skill(skill_payload(SLOW_QUESTION, user="cb-user-6", callback_url=callback_standin.url()))
         fast = checked(response.content)
         assert fast.useCallback is None  # treated as a request without a callback URL
         await asyncio.sleep(slow_api.delay_s + 0.5)
@@ -374,10 +367,6 @@ async def test_a_late_answer_is_served_by_another_gateway_sharing_redis(
         await asyncio.sleep(slow_api.delay_s + 0.4)
         tap = quick_reply(fast, "답변 확인하기")
         late = checked(
-            (
-                await second.skill(
-                    skill_payload(tap["utterance"], user=user, client_extra=tap["client_extra"])
-                )
-            ).content
+            (await second.skill(skill_payload(tap["utterance"], user=user, client_extra=tap["client_extra"]))).content
         )
     assert any("정상 운영 중" in text for text in texts_of(late))

@@ -171,9 +171,7 @@ async def test_start_up_warns_when_no_secret_is_configured(monkeypatch: pytest.M
     with capture_logs() as logs:
         async with running_gateway():
             pass
-    assert any(
-        entry["event"] == "kakao_skill_unauthenticated" and entry["log_level"] == "warning" for entry in logs
-    )
+    assert any(entry["event"] == "kakao_skill_unauthenticated" and entry["log_level"] == "warning" for entry in logs)
 
 
 @pytest.mark.parametrize(
