@@ -52,7 +52,7 @@ P99_TARGET_MS = 25.0
 # --- payload -------------------------------------------------------------------------------------
 
 
-def payload_template() -> str:
+def payload_template(utterance: str = UTTERANCE) -> str:
     """A SkillPayload (as Kakao sends it) with a USER placeholder for the botUserKey."""
     payload = {
         "intent": {"id": "fallback", "name": "폴백 블록"},
@@ -60,7 +60,7 @@ def payload_template() -> str:
             "timezone": "Asia/Seoul",
             "params": {"surface": "Kakaotalk.plusfriend"},
             "block": {"id": "fallback", "name": "폴백 블록"},
-            "utterance": UTTERANCE,
+            "utterance": utterance,
             "lang": "ko",
             "user": {"id": "USER", "type": "botUserKey", "properties": {"plusfriendUserKey": "pf-USER"}},
         },
@@ -200,9 +200,9 @@ class Result:
     requests: int
 
 
-def run_wrk(url: str, duration: float, connections: int, users: int) -> dict[str, float]:
+def run_wrk(url: str, duration: float, connections: int, users: int, utterance: str) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as script:
-        script.write(WRK_LUA % {"template": payload_template(), "users": users, "path": SKILL_PATH})
+        script.write(WRK_LUA % {"template": payload_template(utterance), "users": users, "path": SKILL_PATH})
     try:
         out = subprocess.run(
             [
@@ -237,7 +237,7 @@ def run_wrk(url: str, duration: float, connections: int, users: int) -> dict[str
     }
 
 
-def run_python_loadgen(url: str, duration: float, connections: int, users: int) -> dict[str, float]:
+def run_python_loadgen(url: str, duration: float, connections: int, users: int, utterance: str) -> dict[str, float]:
     """Fallback generator, in its own process pinned to the load-generator CPU."""
     out = subprocess.run(
         [
@@ -251,6 +251,8 @@ def run_python_loadgen(url: str, duration: float, connections: int, users: int) 
             str(connections),
             "--users",
             str(users),
+            "--utterance",
+            utterance,
         ],
         preexec_fn=pinned(LOADGEN_CPU),
         capture_output=True,
@@ -261,10 +263,10 @@ def run_python_loadgen(url: str, duration: float, connections: int, users: int) 
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-async def _python_loadgen(url: str, duration: float, connections: int, users: int) -> dict[str, float]:
+async def _python_loadgen(url: str, duration: float, connections: int, users: int, utterance: str) -> dict[str, float]:
     import aiohttp
 
-    template = payload_template()
+    template = payload_template(utterance)
     latencies: list[float] = []
     errors = 0
     counter = 0
@@ -308,8 +310,8 @@ async def _python_loadgen(url: str, duration: float, connections: int, users: in
 
 def measure(name: str, url: str, args: argparse.Namespace, use_wrk: bool) -> Result:
     run = run_wrk if use_wrk else run_python_loadgen
-    run(url, args.warmup, args.connections, args.users)  # warm-up: imports, caches, NLU, connections
-    raw = run(url, args.duration, args.connections, args.users)
+    run(url, args.warmup, args.connections, args.users, args.utterance)  # warm-up: caches, connections
+    raw = run(url, args.duration, args.connections, args.users, args.utterance)
     result = Result(
         name=name,
         rps=raw["requests"] / raw["seconds"],
@@ -356,6 +358,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--users", type=int, default=4096, help="distinct botUserKeys the load rotates over")
     parser.add_argument("--stores", default="memory,redis", help="gateway stores to run: memory,redis")
+    parser.add_argument(
+        "--utterance",
+        default=UTTERANCE,
+        help="what the customer says (default: a greeting, one full engine turn; '답변 확인하기' with nothing "
+        "waiting measures the Kakao adapter without an engine turn)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="gateway log level (INFO logs every turn)")
     parser.add_argument("--loadgen", dest="loadgen_url", help=argparse.SUPPRESS)
     parser.add_argument("--python-loadgen", action="store_true", help="use the aiohttp generator, not wrk")
@@ -368,7 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         serve_echo(args.port)
         return 0
     if args.loadgen_url:
-        result = asyncio.run(_python_loadgen(args.loadgen_url, args.duration, args.connections, args.users))
+        result = asyncio.run(
+            _python_loadgen(args.loadgen_url, args.duration, args.connections, args.users, args.utterance)
+        )
         print(json.dumps(result))
         return 0
 
@@ -378,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         f"cpus={os.cpu_count()} server=CPU{SERVER_CPU} (1 uvicorn worker) "
         f"loadgen=CPU{LOADGEN_CPU} ({'wrk -t1' if use_wrk else 'python aiohttp'}) "
         f"connections={args.connections} duration={args.duration}s users={args.users} "
-        f"gateway log level={args.log_level}"
+        f"gateway log level={args.log_level} utterance={args.utterance!r}"
     )
     print(f"{'target':<18} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}")
 

@@ -72,6 +72,7 @@ class _TurnState:
         self.handoff: Handoff | None = None
         self.scenario_id: str | None = None  # the scenario this turn moved (it may have ended)
         self.step_id: str | None = None  # the last step it entered
+        self.relay: str | None = None  # masked customer text for the person handling a handoff
 
 
 class Engine:
@@ -127,6 +128,8 @@ class Engine:
             await self.store.save(conv)
         if state.handoff is not None:
             await self._publish(state.handoff)
+        if state.relay is not None:
+            await self._relay(inbound.key, state.relay)
         turn = Turn(parts=state.parts, result=self._result(conv, state), events=state.events, handoff=state.handoff)
         self.metrics.record(state.events)
         self._log.info(
@@ -138,6 +141,42 @@ class Engine:
             ms=round((time.perf_counter() - started) * 1000, 2),
         )
         return turn
+
+    # --- a person takes over ---------------------------------------------------------------------
+
+    async def claim(self, key: str, agent: str) -> bool:
+        """An agent takes the conversation: the bot stays silent until `release`. False if unknown."""
+        async with self.store.lock(key):
+            conv = await self.store.load(key)
+            if conv is None:
+                return False
+            conv.owner, conv.handed_off = "agent", True
+            conv.remember("system", f"상담직원 {agent} 연결", self.pack.bot.transcript_keep)
+            await self.store.save(conv)
+        return True
+
+    async def release(self, key: str) -> None:
+        """The agent is done: the bot answers the conversation's next message again."""
+        async with self.store.lock(key):
+            conv = await self.store.load(key)
+            if conv is None:
+                return
+            conv.owner, conv.handed_off, conv.scenario, conv.fallback_count = "bot", False, None, 0
+            conv.remember("system", "상담 종료, 챗봇으로 전환", self.pack.bot.transcript_keep)
+            await self.store.save(conv)
+
+    async def record_agent_message(self, key: str, text: str) -> None:
+        """Keep what the agent told the customer in the (masked) transcript."""
+        async with self.store.lock(key):
+            conv = await self.store.load(key)
+            if conv is not None:
+                conv.remember("agent", mask_pii(text).text, self.pack.bot.transcript_keep)
+                await self.store.save(conv)
+
+    async def owner_of(self, key: str) -> str:
+        """ "agent" while a person owns the conversation; channels check it right before a bot send."""
+        conv = await self.store.load(key)
+        return conv.owner if conv is not None else "bot"
 
     async def fast_reply(self, inbound: Inbound) -> list[ReplyPart]:
         """A quick answer without tools, LLM or state change: knowledge, else the fallback."""
@@ -163,16 +202,16 @@ class Engine:
             )
             state.parts.append(Text(text=self._persona.pii_refused))
 
-        # A conversation handed to a person: the bot stays out of the way.
+        # A conversation handed to a person: the bot stays out of the way and relays the message.
         if conv.handed_off:
-            if inbound.payload == RESUME_PAYLOAD:
+            if inbound.payload == RESUME_PAYLOAD and conv.owner != "agent":
                 conv.handed_off = False
-                conv.owner = "bot"
                 state.parts.append(Text(text=self._fill(self._persona.greeting)))
                 return
             state.next_action = "handoff"
+            state.relay = masked.text or _payload_label(inbound)
+            state.events.append(Event(name="relayed"))
             if conv.owner == "agent":
-                state.events.append(Event(name="relayed"))
                 return
             state.parts.append(Text(text=self._persona.agent_busy))
             state.parts.append(QuickReplies(options=[Button(label="챗봇과 계속 대화", value=RESUME_PAYLOAD)]))
@@ -496,6 +535,13 @@ class Engine:
             next_action=state.next_action,
             confidence=state.confidence,
         )
+
+    async def _relay(self, key: str, text: str) -> None:
+        for sink in self.sinks:
+            try:
+                await sink.relay(key, text)
+            except Exception as exc:  # the customer's message is in the transcript either way
+                self._log.error("handoff_relay_failed", sink=type(sink).__name__, error=str(exc))
 
     async def _publish(self, handoff: Handoff) -> None:
         for sink in self.sinks:

@@ -59,7 +59,13 @@ def build_handoff(
 
 
 class HandoffSink(Protocol):
-    async def publish(self, handoff: Handoff) -> None: ...
+    async def publish(self, handoff: Handoff) -> None:
+        """A new handoff packet."""
+        ...
+
+    async def relay(self, conversation_key: str, text: str) -> None:
+        """A (masked) customer message that arrived while the conversation is handed off."""
+        ...
 
 
 class LogSink:
@@ -78,6 +84,9 @@ class LogSink:
             step=handoff.scenario_step,
         )
 
+    async def relay(self, conversation_key: str, text: str) -> None:
+        self._log.info("handoff_relay", conversation=conversation_key, chars=len(text))
+
 
 class StoreSink:
     """Keeps open handoffs in the store (a queue an agents' console or a ticket job can read)."""
@@ -91,6 +100,9 @@ class StoreSink:
         await self._store.put(f"handoff:{number}", msgspec.json.encode(handoff), self._ttl_s)
         await self._store.put(f"handoff:latest:{handoff.conversation_key}", str(number).encode(), self._ttl_s)
 
+    async def relay(self, conversation_key: str, text: str) -> None:
+        pass  # the conversation's own transcript already holds the message
+
 
 class WebhookSink:
     """POSTs the packet as JSON to a company endpoint (helpdesk, CRM)."""
@@ -103,4 +115,9 @@ class WebhookSink:
         response = await self._client.post(
             self._url, content=msgspec.json.encode(handoff), headers={"content-type": "application/json"}
         )
+        response.raise_for_status()
+
+    async def relay(self, conversation_key: str, text: str) -> None:
+        body = {"type": "customer_message", "conversation_key": conversation_key, "text": text}
+        response = await self._client.post(self._url, json=body)
         response.raise_for_status()

@@ -227,3 +227,41 @@ steps:
     assert engine.pack.bot.persona.tool_failure in said
     assert "Traceback" not in said and "500" not in said
     assert isinstance(turn.parts[0], Text)
+
+
+class RecordingSink:
+    """A handoff sink that keeps what it is given (the test's own sink, like a helpdesk would be)."""
+
+    def __init__(self) -> None:
+        self.handoffs: list[object] = []
+        self.relayed: list[tuple[str, str]] = []
+
+    async def publish(self, handoff: object) -> None:
+        self.handoffs.append(handoff)
+
+    async def relay(self, conversation_key: str, text: str) -> None:
+        self.relayed.append((conversation_key, text))
+
+
+async def test_agent_owns_then_releases_the_conversation(pack: BotPack, http: httpx.AsyncClient) -> None:
+    sink = RecordingSink()
+    engine = build_engine(pack, MemoryStore(), http=http, sinks=[sink])
+    await engine.handle(msg("own", "상담원 연결해 주세요"))
+    assert len(sink.handoffs) == 1
+    assert await engine.claim("test:own", agent="김상담")
+    assert await engine.owner_of("test:own") == "agent"
+    # While owned: no bot reply, the (masked) message goes to the agent, "resume" cannot take it back.
+    quiet = await engine.handle(msg("own", "제 번호는 010-2222-3333 이에요"))
+    assert quiet.parts == []
+    assert sink.relayed == [("test:own", "제 번호는 <PHONE_1> 이에요")]
+    assert (await engine.handle(msg("own", "챗봇과 계속 대화", payload="resume"))).parts == []
+    await engine.record_agent_message("test:own", "확인했어요. 010-2222-3333으로 연락드릴게요.")
+    await engine.release("test:own")
+    assert await engine.owner_of("test:own") == "bot"
+    back = await engine.handle(msg("own", "티비 전원이 안 켜져요"))
+    assert any(e.name == "scenario_start" for e in back.events)
+    conv = await engine.store.load("test:own")
+    assert conv is not None
+    roles = [e.role for e in conv.transcript]
+    assert "agent" in roles and "system" in roles
+    assert "010-2222-3333" not in msgspec.json.encode(conv).decode()

@@ -61,6 +61,10 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             )
         if self.callback_settle_s < 0 or self.callback_timeout_s <= 0:
             raise ValueError("callback_settle_s must be >= 0 and callback_timeout_s > 0")
+        if self.callback_deadline_s < self.budget_s + self.callback_settle_s + 0.3:
+            raise ValueError(
+                "callback_deadline_s must leave time after the ack: at least budget_s + callback_settle_s + 0.3"
+            )
         if not self.secret_header.strip():
             raise ValueError("secret_header must name an HTTP header")
 

@@ -199,7 +199,7 @@ async def test_slow_turn_acks_then_posts_the_answer_exactly_once(
         assert acked - started < kakao["budget_s"] + 0.4
 
         await callback_standin.wait_for_posts(1, within_s=8)
-        await asyncio.sleep(1.0)  # a second POST would arrive in this time
+        await asyncio.sleep(0.5)  # a second POST would arrive in this time
         assert len(callback_standin.posts) == 1
         post = callback_standin.posts[0]
         assert post.path.endswith(url.rsplit("/", 1)[1])
@@ -347,7 +347,7 @@ async def test_a_repeated_request_with_the_same_callback_url_posts_once(
         first, second = await asyncio.gather(gw.skill(payload), gw.skill(payload))
         assert first.json()["useCallback"] is True and second.json()["useCallback"] is True
         await callback_standin.wait_for_posts(1, within_s=8)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
     assert len(callback_standin.posts) == 1
     assert slow_api.calls == 1
 

@@ -15,8 +15,10 @@ import msgspec
 import pytest
 from structlog.testing import capture_logs
 
+from adapters.kakao.config import parse_config
 from adapters.kakao.limits import validate
 from adapters.kakao.response import SkillResponse, decode_response
+from core.settings import SettingsError
 
 from .conftest import RunningGateway, WebhookSink, running_gateway, serve, skill_payload
 
@@ -207,3 +209,18 @@ async def test_disabled_channel_has_no_endpoint() -> None:
     async with running_gateway(kakao={"enabled": False}) as gw:
         response = await gw.skill(skill_payload("안녕하세요", user="botuser-off"))
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("section", "named"),
+    [
+        ({"budget_s": 6}, "budget_s"),
+        ({"callback_deadline_s": 70}, "callback_deadline_s"),
+        ({"path": "kakao"}, "path"),
+        ({"budget_sec": 3}, "budget_sec"),
+        ({"callback_allow_hosts": "kakao.com"}, "callback_allow_hosts"),
+    ],
+)
+def test_bad_kakao_settings_are_refused_naming_the_key(section: dict[str, Any], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        parse_config({"enabled": True, **section})
