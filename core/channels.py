@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from core.handoff import HandoffSink
 from core.messages import ReplyPart
 from core.metrics import Metrics
 from core.settings import Settings
@@ -28,6 +29,10 @@ class ChannelContext:
     http: httpx.AsyncClient  # shared outbound client (platform APIs)
     settings: Settings
     metrics: Metrics
+    directory: ChannelDirectory  # every enabled channel, for delivering to another channel's customer
+    # The engine's handoff sinks: a channel that receives handoffs (the Slack agents' console) adds
+    # itself here when it is built.
+    handoff_sinks: list[HandoffSink]
 
 
 class Channel(Protocol):
@@ -49,3 +54,25 @@ class Channel(Protocol):
         callback URL, WhatsApp outside its 24 h window).
         """
         ...
+
+
+class ChannelDirectory:
+    """The enabled channels by name; routes a delivery to the channel a conversation came from."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, Channel] = {}
+
+    def register(self, channel: Channel) -> None:
+        self._channels[channel.name] = channel
+
+    def get(self, name: str) -> Channel | None:
+        return self._channels.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._channels)
+
+    async def deliver(self, key: str, parts: list[ReplyPart]) -> bool:
+        """Send to the customer of conversation `key` ("channel:conversation_key") through its channel."""
+        name, _, conversation_key = key.partition(":")
+        channel = self._channels.get(name)
+        return await channel.deliver(conversation_key, parts) if channel is not None else False

@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from core.assembly import build_engine
-from core.channels import Channel, ChannelContext
+from core.channels import Channel, ChannelContext, ChannelDirectory
 from core.engine import Engine
 from core.handoff import HandoffSink, LogSink, StoreSink, WebhookSink
 from core.metrics import Metrics
@@ -40,6 +40,7 @@ class Gateway:
     engine: Engine
     metrics: Metrics
     channels: list[Channel] = field(default_factory=list)
+    directory: ChannelDirectory = field(default_factory=ChannelDirectory)
 
 
 def build_sinks(settings: Settings, store: Store, http: httpx.AsyncClient) -> list[HandoffSink]:
@@ -73,11 +74,21 @@ def build_gateway(settings: Settings, env: Mapping[str, str]) -> Gateway:
         metrics=metrics,
     )
     gateway = Gateway(settings=settings, store=store, http=http, engine=engine, metrics=metrics)
-    context = ChannelContext(engine=engine, store=store, http=http, settings=settings, metrics=metrics)
+    context = ChannelContext(
+        engine=engine,
+        store=store,
+        http=http,
+        settings=settings,
+        metrics=metrics,
+        directory=gateway.directory,
+        handoff_sinks=engine.sinks,
+    )
     for name in settings.enabled_channels():
         config: dict[str, Any] = settings.channels[name]
         module = importlib.import_module(str(config.get("module", f"adapters.{name}.channel")))
-        gateway.channels.append(module.build_channel(context, config))
+        channel = module.build_channel(context, config)
+        gateway.channels.append(channel)
+        gateway.directory.register(channel)
     return gateway
 
 
