@@ -274,7 +274,8 @@ class Engine:
         state.intent, state.confidence = prediction.intent, prediction.confidence
         state.events.append(Event(name="intent", data={"intent": prediction.intent}))
         route = self.pack.route_for(prediction.intent) if prediction.intent != OUT_OF_SCOPE else None
-        hits = self.knowledge.search(text, limit=3)
+        fixed = route is not None and (route.reply is not None or route.handoff)
+        hits = [] if fixed else self.knowledge.search(text, limit=3)
         thresholds = self.pack.bot.thresholds
         top = hits[0].score if hits else 0.0
         if route is not None and route.scenario and top >= thresholds.knowledge_over_intent:

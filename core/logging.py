@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+import msgspec
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -36,9 +37,17 @@ def _mask_value(value: Any) -> Any:
     return value
 
 
+# Fields the logging pipeline itself writes; they never carry customer data.
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger"})
+
+
 def mask_pii_processor(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask PII in the event and in every string value, recursively."""
-    return {key: _mask_value(value) for key, value in event_dict.items()}
+    return {key: value if key in _OWN_FIELDS else _mask_value(value) for key, value in event_dict.items()}
+
+
+def _json_line(event: EventDict, **_: Any) -> str:
+    return msgspec.json.encode(event, enc_hook=str).decode()
 
 
 def _shared_processors() -> list[Processor]:
@@ -59,7 +68,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True, stream: TextIO 
     if not isinstance(numeric_level, int):
         raise ValueError(f"unknown log level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
     renderer: Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False)
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if json
         else structlog.dev.ConsoleRenderer(colors=False)
     )

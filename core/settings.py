@@ -43,7 +43,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_json: bool = True
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     # Per-channel config; each adapter parses its own section. `enabled: false` turns one off.
-    channels: dict[str, dict[str, Any]] = msgspec.field(default_factory=lambda: {"kakao": {"enabled": True}})
+    channels: dict[str, dict[str, Any]] = msgspec.field(
+        default_factory=lambda: {"kakao": {"enabled": True}, "web": {"enabled": True}}
+    )
     handoff: HandoffSettings = msgspec.field(default_factory=HandoffSettings)
     brain: dict[str, Any] = {}  # LLM brain config (off unless an API key or base_url is given)
 

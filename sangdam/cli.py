@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -80,6 +81,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.log_level, json=settings.log_json)
     app = build_app(build_gateway(settings, os.environ))
+    # The pack, NLU and FAQ index are long-lived: move them out of the collector's way, so its full
+    # collections stay short under load (measured in bench/kakao_load.py: p99 96 ms -> 27 ms).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None, access_log=False)
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -81,8 +82,9 @@ async def test_rrn_and_card_appear_nowhere_in_logs_or_store(
         for secret in (RRN, RRN.replace("-", ""), CARD, CARD.replace(" ", ""), "1234567"):
             assert secret not in blob
             assert secret not in logs.getvalue()
-        turn_lines = [line for line in logs.getvalue().splitlines() if '"event": "turn"' in line]
-        assert turn_lines and all('"conversation_id": "test:pii"' in line for line in turn_lines)
+        lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+        turn_lines = [line for line in lines if line["event"] == "turn"]
+        assert turn_lines and all(line["conversation_id"] == "test:pii" for line in turn_lines)
     finally:
         await raw_client.aclose()
         configure_logging("WARNING")

@@ -13,7 +13,7 @@ def test_embedded_defaults_need_no_file_and_no_env() -> None:
     settings = load_settings(None, {})
     assert settings.bot == DEMO_BOT and Path(settings.bot, "bot.yaml").is_file()
     assert settings.store_url is None  # in-memory
-    assert settings.enabled_channels() == ["kakao"]
+    assert settings.enabled_channels() == ["kakao", "web"]
 
 
 def test_file_then_environment_overrides(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Delivery of a final SkillResponse to Kakao's one-time `callbackUrl`.
 
-Rules (docs/kakao.md §6): POST only to an allow-listed host; a URL is used at most once, across
+Rules (docs/kakao.md §4): POST only to an allow-listed host; a URL is used at most once, across
 processes (claimed in the store before sending); only a failure to *connect* (nothing sent) is retried,
 inside the window; redirects are not followed; the CallbackResponse body's `status` decides success,
 not the HTTP status, and its `taskId` is logged because Kakao support asks for it.

@@ -1,6 +1,6 @@
 """The skill request: authenticate, parse, run the turn against Kakao's 5-second rule, answer.
 
-Timeline of one request (clock starts at receipt, docs/kakao.md §6.3):
+Timeline of one request (clock starts at receipt; docs/kakao.md §4):
 
     0 ─ budget_s           turn finished → answer inline
     budget_s, callbackUrl  answer {useCallback: true, data.text: waiting text}; the turn goes on as a job;
@@ -41,8 +41,8 @@ _log = structlog.get_logger(__name__)
 LATE_ANSWER_PAYLOAD = "sangdam:kakao:late-answer"  # postback of the "답변 확인하기" quick reply
 _ACK_SENT_WAIT_S = 2.0  # if the server never reports the ack as sent, go on after this long
 _POST_RESERVE_S = 0.3  # time kept before the callback deadline to render and start the POST
-_FAST_REPLY_TIMEOUT_S = 0.3
-_RENDER_CACHE_SIZE = 2048  # cap on engine.fast_reply; it runs inside Kakao's 5 s too
+_FAST_REPLY_TIMEOUT_S = 0.3  # cap on engine.fast_reply; it runs inside Kakao's 5 s too
+_RENDER_CACHE_SIZE = 2048  # distinct rendered replies kept
 
 _parts_encoder = msgspec.msgpack.Encoder()
 _parts_decoder = msgspec.msgpack.Decoder(list[ReplyPart])
@@ -158,7 +158,7 @@ class SkillHandler:
             return SkillReply(200, self._ack(), mark_ack_sent)
 
         self._metrics.incr("kakao_fast_answer")
-        self._spawn(self._stash_when_done(turn_task, user_key, earlier))
+        self._spawn(self._stash_when_done(turn_task, user_key, []))  # `earlier` is shown right now
         # The "답변 확인하기" chip goes first so it survives the quick-reply cap.
         fast = self._pending_parts() + self._before_new(earlier) + await self._fast_parts(inbound)
         return SkillReply(200, self._render(fast))

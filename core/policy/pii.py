@@ -273,12 +273,16 @@ def _select(candidates: list[_Candidate]) -> list[_Candidate]:
 
 # --- public API ----------------------------------------------------------------------------------
 
+_MAY_HOLD_PII = re.compile(r"[\d@＠]")
+
 
 def mask_pii(text: str) -> MaskResult:
     """Replace every finding with a typed placeholder, numbered per kind in order of appearance.
 
     The same value twice gets the same placeholder, so an LLM or agent can tell they are one number.
     """
+    if _MAY_HOLD_PII.search(text) is None:  # every kind needs a digit or an "@": most texts skip the finders
+        return MaskResult(text=text, findings=[], originals={})
     candidates = [cand for finder in _FINDERS for cand in finder(text)]
     counters: dict[PiiKind, int] = {}
     by_value: dict[tuple[PiiKind, str], str] = {}

@@ -1,4 +1,4 @@
-"""Kakao skill tests: the real gateway served by uvicorn on loopback, plus real stand-in servers.
+"""Kakao skill tests: the real gateway served by uvicorn on loopback, plus real stand-in servers (aiohttp).
 
 Stand-ins: `CallbackStandIn` plays Kakao's callback endpoint (records every POST, answers a
 CallbackResponse), `SlowApi` plays a slow company API behind an `http:` tool, `WebhookSink` receives
@@ -24,8 +24,7 @@ import msgspec
 import pytest
 import uvicorn
 import yaml
-from litestar import Litestar, Request, Response, get, post
-from litestar.enums import MediaType
+from aiohttp import web
 
 from core.settings import DEMO_BOT, Settings
 from sangdam.app import Gateway, build_app, build_gateway
@@ -81,13 +80,13 @@ class CallbackStandIn:
     def url(self, bot_id: str = "bot-1", token: str | None = None) -> str:
         return f"{self.base_url}/v1/bots/{bot_id}/callback/{token or uuid.uuid4().hex}"
 
-    def app(self) -> Litestar:
-        @post("/v1/bots/{bot_id:str}/callback/{token:str}", status_code=200)
-        async def callback(request: Request[Any, Any, Any]) -> Response[bytes]:
+    def app(self) -> web.Application:
+        async def callback(request: web.Request) -> web.Response:
             task_id = str(uuid.uuid4())
-            body = await request.body()
-            content_type = request.headers.get("content-type", "")
-            self.posts.append(ReceivedPost(time.monotonic(), request.url.path, body, content_type, task_id))
+            body = await request.read()
+            self.posts.append(
+                ReceivedPost(time.monotonic(), request.path, body, request.headers.get("Content-Type", ""), task_id)
+            )
             self._arrived.set()
             answer = {
                 "taskId": task_id,
@@ -95,9 +94,11 @@ class CallbackStandIn:
                 "message": self.message,
                 "timestamp": int(time.time() * 1000),
             }
-            return Response(msgspec.json.encode(answer), media_type=MediaType.JSON)
+            return web.json_response(answer)
 
-        return Litestar(route_handlers=[callback])
+        app = web.Application()
+        app.router.add_post("/v1/bots/{bot_id}/callback/{token}", callback)
+        return app
 
     async def wait_for_posts(self, count: int, within_s: float) -> None:
         """Return once `count` POSTs arrived, or after `within_s` (the caller asserts the count)."""
@@ -116,14 +117,15 @@ class SlowApi:
     calls: int = 0
     base_url: str = ""
 
-    def app(self) -> Litestar:
-        @get("/status/{service:str}")
-        async def status(request: Request[Any, Any, Any]) -> dict[str, str]:
+    def app(self) -> web.Application:
+        async def status(request: web.Request) -> web.Response:
             self.calls += 1
             await asyncio.sleep(self.delay_s)
-            return {"service": request.path_params["service"], "state": "정상 운영 중"}
+            return web.json_response({"service": request.match_info["service"], "state": "정상 운영 중"})
 
-        return Litestar(route_handlers=[status])
+        app = web.Application()
+        app.router.add_get("/status/{service}", status)
+        return app
 
 
 @dataclass
@@ -132,19 +134,33 @@ class WebhookSink:
 
     packets: list[dict[str, Any]] = field(default_factory=list)
 
-    def app(self) -> Litestar:
-        @post("/handoff", status_code=200)
-        async def handoff(request: Request[Any, Any, Any]) -> dict[str, str]:
-            self.packets.append(msgspec.json.decode(await request.body()))
-            return {"ok": "yes"}
+    def app(self) -> web.Application:
+        async def handoff(request: web.Request) -> web.Response:
+            self.packets.append(msgspec.json.decode(await request.read()))
+            return web.json_response({"ok": "yes"})
 
-        return Litestar(route_handlers=[handoff])
+        app = web.Application()
+        app.router.add_post("/handoff", handoff)
+        return app
+
+
+@asynccontextmanager
+async def serve_standin(app: web.Application) -> AsyncIterator[str]:
+    """Serve a stand-in (aiohttp: it starts and stops in milliseconds) on a loopback port; yields its URL."""
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
 async def callback_standin() -> AsyncIterator[CallbackStandIn]:
     standin = CallbackStandIn()
-    async with serve(standin.app()) as url:
+    async with serve_standin(standin.app()) as url:
         standin.base_url = url
         yield standin
 
@@ -152,7 +168,7 @@ async def callback_standin() -> AsyncIterator[CallbackStandIn]:
 @pytest.fixture
 async def slow_api() -> AsyncIterator[SlowApi]:
     api = SlowApi()
-    async with serve(api.app()) as url:
+    async with serve_standin(api.app()) as url:
         api.base_url = url
         yield api
 

@@ -176,13 +176,13 @@ async def test_processes_sharing_redis_never_post_the_same_url_twice(
 
 
 def _kakao(**overrides: Any) -> dict[str, Any]:
-    return {**LOOPBACK, "budget_s": 0.5, "callback_settle_s": 0.3, "callback_deadline_s": 6.0, **overrides}
+    return {**LOOPBACK, "budget_s": 0.5, "callback_settle_s": 0.2, "callback_deadline_s": 6.0, **overrides}
 
 
 async def test_slow_turn_acks_then_posts_the_answer_exactly_once(
     tmp_path: Path, slow_api: SlowApi, callback_standin: CallbackStandIn
 ) -> None:
-    slow_api.delay_s = 1.2
+    slow_api.delay_s = 0.9
     kakao = _kakao()
     async with running_gateway(kakao=kakao, bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
         url = callback_standin.url()
@@ -228,7 +228,7 @@ async def test_fast_turn_with_callback_url_answers_inline_without_posting(
 async def test_kakao_answering_fail_is_recorded_and_the_answer_kept(
     tmp_path: Path, slow_api: SlowApi, callback_standin: CallbackStandIn
 ) -> None:
-    slow_api.delay_s = 0.8
+    slow_api.delay_s = 0.7
     callback_standin.status = "FAIL"
     callback_standin.message = "Invalid callback token. Check your callback token."
     async with running_gateway(kakao=_kakao(), bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
@@ -258,8 +258,8 @@ async def test_kakao_answering_fail_is_recorded_and_the_answer_kept(
 async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_answer_later(
     tmp_path: Path, slow_api: SlowApi, callback_standin: CallbackStandIn
 ) -> None:
-    slow_api.delay_s = 1.8
-    kakao = _kakao(budget_s=0.4, callback_deadline_s=1.0, callback_settle_s=0.2)
+    slow_api.delay_s = 1.4
+    kakao = _kakao(budget_s=0.4, callback_deadline_s=1.0)
     async with running_gateway(kakao=kakao, bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
         started = time.monotonic()
         response = await gw.skill(skill_payload(SLOW_QUESTION, user="cb-user-4", callback_url=callback_standin.url()))
@@ -303,7 +303,7 @@ async def test_over_slow_turn_spends_the_callback_on_an_apology_and_serves_the_a
 async def test_slow_turn_without_callback_url_answers_fast_and_keeps_the_answer(
     tmp_path: Path, slow_api: SlowApi
 ) -> None:
-    slow_api.delay_s = 1.0
+    slow_api.delay_s = 0.7
     kakao = _kakao()
     async with running_gateway(kakao=kakao, bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
         started = time.monotonic()
@@ -325,23 +325,50 @@ async def test_slow_turn_without_callback_url_answers_fast_and_keeps_the_answer(
         assert gw.gateway.metrics.counters["kakao_fast_answer"] == 1
 
 
+async def test_a_waiting_answer_is_shown_once_in_front_of_the_next_reply(tmp_path: Path, slow_api: SlowApi) -> None:
+    slow_api.delay_s = 0.6
+    async with running_gateway(kakao=_kakao(), bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
+        first = checked((await gw.skill(skill_payload(SLOW_QUESTION, user="cb-user-8"))).content)
+        assert not any("정상 운영 중" in text for text in texts_of(first))
+        await asyncio.sleep(slow_api.delay_s + 0.3)
+
+        # Asked again before fetching: the first answer comes in front of the new (fast) reply.
+        second = checked((await gw.skill(skill_payload(SLOW_QUESTION, user="cb-user-8"))).content)
+        shown = "\n".join(texts_of(second))
+        assert shown.count("정상 운영 중") == 1
+        assert "앞서 문의하신 내용에 대한 답변이에요" in shown
+        assert "답변 확인하기" in quick_labels(second)
+        await asyncio.sleep(slow_api.delay_s + 0.3)
+
+        # Only the second answer is still waiting: the first is never shown twice.
+        tap = quick_reply(second, "답변 확인하기")
+        late = checked(
+            (
+                await gw.skill(skill_payload(tap["utterance"], user="cb-user-8", client_extra=tap["client_extra"]))
+            ).content
+        )
+        assert "\n".join(texts_of(late)).count("정상 운영 중") == 1
+        assert gw.gateway.metrics.counters["kakao_late_stashed"] == 2
+        assert gw.gateway.metrics.counters["kakao_late_served"] == 2
+
+
 async def test_callback_url_outside_the_allow_list_is_never_posted(
     tmp_path: Path, slow_api: SlowApi, callback_standin: CallbackStandIn
 ) -> None:
-    slow_api.delay_s = 0.8
+    slow_api.delay_s = 0.7
     kakao = _kakao(callback_allow_hosts=["*.kakao.com"])
     async with running_gateway(kakao=kakao, bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
         response = await gw.skill(skill_payload(SLOW_QUESTION, user="cb-user-6", callback_url=callback_standin.url()))
         fast = checked(response.content)
         assert fast.useCallback is None  # treated as a request without a callback URL
-        await asyncio.sleep(slow_api.delay_s + 0.5)
+        await asyncio.sleep(slow_api.delay_s + 0.3)
     assert callback_standin.posts == []
 
 
 async def test_a_repeated_request_with_the_same_callback_url_posts_once(
     tmp_path: Path, slow_api: SlowApi, callback_standin: CallbackStandIn
 ) -> None:
-    slow_api.delay_s = 0.8
+    slow_api.delay_s = 0.7
     async with running_gateway(kakao=_kakao(), bot=str(make_slow_pack(tmp_path, slow_api.base_url))) as gw:
         payload = skill_payload(SLOW_QUESTION, user="cb-user-7", callback_url=callback_standin.url())
         first, second = await asyncio.gather(gw.skill(payload), gw.skill(payload))
@@ -355,7 +382,7 @@ async def test_a_repeated_request_with_the_same_callback_url_posts_once(
 async def test_a_late_answer_is_served_by_another_gateway_sharing_redis(
     tmp_path: Path, slow_api: SlowApi, redis_url: str
 ) -> None:
-    slow_api.delay_s = 0.8
+    slow_api.delay_s = 0.7
     pack = str(make_slow_pack(tmp_path, slow_api.base_url))
     user = f"cb-user-shared-{uuid.uuid4().hex[:8]}"
     async with (

@@ -18,9 +18,10 @@ from structlog.testing import capture_logs
 from adapters.kakao.config import parse_config
 from adapters.kakao.limits import validate
 from adapters.kakao.response import SkillResponse, decode_response
+from core.messages import Text
 from core.settings import SettingsError
 
-from .conftest import RunningGateway, WebhookSink, running_gateway, serve, skill_payload
+from .conftest import RunningGateway, WebhookSink, running_gateway, serve_standin, skill_payload
 
 
 class Customer:
@@ -103,6 +104,13 @@ async def test_demo_power_scenario_end_to_end(store_url: str | None) -> None:
         assert conversation is not None and conversation.slots["product"] == "누리비전 QLED TV"
         assert gw.gateway.metrics.counters["kakao_inline"] == 6
 
+        # A scenario that asks for a slot and calls a tool (the demo's order lookup).
+        shopper = Customer(gw, f"botuser-order-{uuid.uuid4().hex[:8]}")
+        assert "주문번호를 알려 주세요" in texts(await shopper.says("주문한 거 배송 조회하고 싶어요"))
+        assert "형식이 맞지 않아요" in texts(await shopper.says("몰라요"))  # invalid answer: asked again
+        order = await shopper.says("ORD-20261101-0001")
+        assert "배송중" in texts(order) and "612345678901" in texts(order)
+
 
 async def test_each_bot_user_key_is_its_own_conversation() -> None:
     async with running_gateway() as gw:
@@ -119,7 +127,7 @@ async def test_each_bot_user_key_is_its_own_conversation() -> None:
 
 async def test_handoff_shows_the_operator_button_and_publishes_the_packet() -> None:
     sink = WebhookSink()
-    async with serve(sink.app()) as sink_url:
+    async with serve_standin(sink.app()) as sink_url:
         handoff = {"sinks": ["webhook"], "webhook_url": f"{sink_url}/handoff"}
         async with running_gateway(handoff=handoff, kakao={"operator_label": "상담직원 연결"}) as gw:
             customer = Customer(gw, "botuser-handoff")
@@ -224,3 +232,15 @@ async def test_disabled_channel_has_no_endpoint() -> None:
 def test_bad_kakao_settings_are_refused_naming_the_key(section: dict[str, Any], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         parse_config({"enabled": True, **section})
+
+
+async def test_pushed_messages_wait_for_the_next_message() -> None:
+    async with running_gateway() as gw:
+        channel = gw.gateway.channels[0]
+        customer = Customer(gw, "botuser-push")
+        await customer.says("안녕하세요")
+        pushed = await channel.deliver("botuser-push", [Text(text="상담직원이 확인한 결과, 무상 수리 대상이에요.")])
+        assert pushed is False  # Kakao cannot push outside a request
+        reply = await customer.says("고마워요")
+    assert "무상 수리 대상이에요" in texts(reply)
+    assert texts(reply).index("무상 수리 대상이에요") < texts(reply).index("다행이에요")

@@ -1,0 +1,232 @@
+"""The widget in a real Chromium (Debian's /usr/bin/chromium driven by Playwright) against the real gateway.
+
+Screenshots are saved under test-artifacts/web/ (kept by CI as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.messages import Text
+from tests.web.conftest import Running, running_gateway
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = os.environ.get("SANGDAM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"Chromium not found at {CHROMIUM} (.ci/run installs it)"
+)
+
+Page = Any
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as pw:
+        instance = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Running]:
+    # Short streams: the client must resume them (Last-Event-ID) many times during a test, without loss
+    # or duplicates.
+    async with running_gateway({"stream_max_s": 2.0}) as running:
+        yield running
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def widget(page: Page) -> Any:
+    return page.locator("[data-sangdam-widget]")
+
+
+async def open_widget(page: Page) -> None:
+    await widget(page).get_by_role("button", name="상담 채팅 열기").click()
+    await widget(page).get_by_role("dialog").wait_for()
+
+
+async def power_flow(page: Page, *, keyboard: bool = False) -> None:
+    """Type the power complaint, see the scenario's buttons, press one, reach the next step."""
+    w = widget(page)
+    box = w.get_by_role("textbox", name="메시지 입력")
+    if keyboard:
+        await page.keyboard.type("전원이 안 켜져요")
+        await page.keyboard.press("Enter")
+    else:
+        await box.fill("전원이 안 켜져요")
+        await box.press("Enter")
+    tv = w.get_by_role("button", name="누리비전 TV")
+    await tv.wait_for()
+    await w.get_by_role("button", name="누리링크 공유기").wait_for()
+    if keyboard:
+        await tab_to(page, "누리비전 TV", backwards=True)
+        await page.keyboard.press("Enter")
+    else:
+        await tv.click()
+    await w.get_by_text("어떤 증상인가요?").wait_for()
+    await w.get_by_role("button", name="아예 안 켜져요").wait_for()
+    await w.locator(".typing").wait_for(state="hidden")  # the typing indicator goes once the reply is in
+    assert await w.get_by_role("button", name="누리비전 TV").count() == 0  # used quick replies go away
+
+
+async def focused(page: Page) -> dict[str, str]:
+    result: dict[str, str] = await page.evaluate(
+        """() => {
+            let el = document.activeElement;
+            while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+            return {tag: el ? el.tagName : "", text: el ? (el.textContent || "").trim() : "",
+                    label: el ? (el.getAttribute("aria-label") || "") : ""};
+        }"""
+    )
+    return result
+
+
+async def tab_to(page: Page, name: str, *, backwards: bool = False, limit: int = 40) -> None:
+    for _ in range(limit):
+        now = await focused(page)
+        if name in (now["text"], now["label"]):
+            return
+        await page.keyboard.press("Shift+Tab" if backwards else "Tab")
+    raise AssertionError(f"could not reach {name!r} with the keyboard; focus is on {await focused(page)}")
+
+
+async def customer_bubbles(page: Page) -> list[str]:
+    texts: list[str] = await widget(page).locator(".row.customer .bubble").all_inner_texts()
+    return texts
+
+
+async def test_desktop_chat_history_after_reload(browser: Any, gateway: Running) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="ko-KR")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Console errors include CSP violations: the demo page allows only same-origin scripts, no eval.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    await page.goto(gateway.base_url + "/")
+    await page.get_by_role("heading", name="누리전자 고객지원").wait_for()
+    # The launcher comes first; the panel is built only on click.
+    assert await widget(page).locator(".panel").count() == 0
+    await open_widget(page)
+    await widget(page).get_by_text("누리전자 고객지원 챗봇 상담이예요", exact=False).wait_for()
+    await power_flow(page)
+    await shot(page, "desktop")
+
+    await page.reload()
+    await widget(page).get_by_role("dialog").wait_for()  # it stays open across the reload
+    await widget(page).get_by_text("어떤 증상인가요?").wait_for()
+    await widget(page).get_by_role("button", name="아예 안 켜져요").wait_for()
+    assert await customer_bubbles(page) == ["전원이 안 켜져요", "누리비전 TV"]
+    # Resumed streams (stream_max_s=2) must not replay anything twice.
+    await page.wait_for_timeout(2500)
+    assert await customer_bubbles(page) == ["전원이 안 켜져요", "누리비전 TV"]
+    assert await widget(page).get_by_text("어떤 증상인가요?").count() == 1
+    await shot(page, "desktop-after-reload")
+
+    # "새 대화" starts over with a new session.
+    await widget(page).get_by_role("button", name="새 대화 시작하기 (지금 대화는 지워져요)").click()
+    await widget(page).get_by_role("button", name="전원이 안 켜져요").wait_for()  # the starter suggestions
+    assert await customer_bubbles(page) == []
+    assert errors == []
+    await context.close()
+
+
+async def test_keyboard_only(browser: Any, gateway: Running) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await page.goto(gateway.base_url + "/")
+    await tab_to(page, "상담 채팅 열기")
+    await page.keyboard.press("Enter")
+    await widget(page).get_by_role("dialog").wait_for()
+    assert (await focused(page))["label"] == "메시지 입력"  # focus moves into the panel
+    await power_flow(page, keyboard=True)
+    await page.keyboard.press("Escape")
+    await widget(page).get_by_role("dialog").wait_for(state="hidden")
+    assert (await focused(page))["label"] == "상담 채팅 열기"  # and back to the launcher
+    launcher = widget(page).locator(".launcher")
+    assert await launcher.get_attribute("aria-expanded") == "false"
+    log = widget(page).locator(".log")
+    assert await log.get_attribute("aria-live") == "polite"
+    await context.close()
+
+
+async def test_mobile_375px(browser: Any, gateway: Running) -> None:
+    context = await browser.new_context(
+        viewport={"width": 375, "height": 667}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page = await context.new_page()
+    await page.goto(gateway.base_url + "/")
+    await open_widget(page)
+    panel = await widget(page).get_by_role("dialog").bounding_box()
+    assert panel is not None and panel["width"] == 375 and panel["x"] == 0 and abs(panel["height"] - 667) <= 1
+    box = await widget(page).get_by_role("textbox", name="메시지 입력").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 667
+    font = await widget(page).get_by_role("textbox").evaluate("el => getComputedStyle(el).fontSize")
+    assert font == "16px"  # iOS does not zoom into 16 px inputs
+    await power_flow(page)
+    await shot(page, "mobile")
+    await context.close()
+
+
+async def test_agent_message_arrives_live_and_once_after_network_loss(browser: Any, gateway: Running) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await page.goto(gateway.base_url + "/")
+    await open_widget(page)
+    await power_flow(page)
+    token: str = await page.evaluate("() => Object.entries(localStorage).find(([k]) => k.endsWith(':token'))[1]")
+    key = "web:" + token.split(".")[1]
+    directory = gateway.gateway.directory
+
+    assert await directory.deliver(key, [Text(text="상담직원 김누리예요. 이어서 도와드릴게요.")])
+    await widget(page).get_by_text("상담직원 김누리예요.", exact=False).wait_for()
+
+    await context.set_offline(True)
+    await (
+        widget(page)
+        .get_by_text("연결이 끊어졌어요", exact=False)
+        .or_(widget(page).get_by_text("인터넷 연결이 끊어졌어요", exact=False))
+        .first.wait_for(timeout=8000)
+    )
+    await directory.deliver(key, [Text(text="TV 뒷면 전원 케이블을 다시 꽂아 보시겠어요?")])
+    await context.set_offline(False)
+    await widget(page).get_by_text("TV 뒷면 전원 케이블을", exact=False).wait_for(timeout=15000)
+    await page.wait_for_timeout(2500)  # more stream resumes
+    assert await widget(page).get_by_text("상담직원 김누리예요.", exact=False).count() == 1
+    assert await widget(page).get_by_text("TV 뒷면 전원 케이블을", exact=False).count() == 1
+    assert await customer_bubbles(page) == ["전원이 안 켜져요", "누리비전 TV"]
+    await shot(page, "agent-after-reconnect")
+
+    # With the panel closed, a new agent message shows an unread badge on the launcher.
+    await page.keyboard.press("Escape")
+    await directory.deliver(key, [Text(text="확인되시면 말씀해 주세요.")])
+    badge = widget(page).locator(".badge")
+    await badge.wait_for()
+    assert await badge.inner_text() == "1"
+    launcher = widget(page).locator(".launcher")
+    assert "읽지 않은 메시지 1개" in (await launcher.get_attribute("aria-label") or "")
+    await context.close()
