@@ -28,6 +28,7 @@ from core.pack.loader import load_pack
 from core.settings import Settings
 from core.store.base import Store
 from core.store.factory import make_store
+from sangdam.request_id import request_id_middleware
 
 
 @dataclass
@@ -126,4 +127,6 @@ def build_app(gateway: Gateway) -> Litestar:
     for channel in gateway.channels:
         handlers.extend(channel.route_handlers)
     # logging_config=None: keep the JSON logging configured by core.logging instead of Litestar's own.
-    return Litestar(route_handlers=handlers, lifespan=[lifespan], logging_config=None)
+    return Litestar(
+        route_handlers=handlers, lifespan=[lifespan], middleware=[request_id_middleware], logging_config=None
+    )

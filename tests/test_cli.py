@@ -88,3 +88,17 @@ def test_serve_runs_the_demo_on_embedded_defaults() -> None:
     # Start-up logs are JSON lines.
     first = next(line for line in out.splitlines() if line.startswith("{"))
     assert json.loads(first)["level"]
+
+
+def test_every_response_carries_a_request_id() -> None:
+    from litestar.testing import TestClient
+
+    from core.settings import load_settings
+    from sangdam.app import build_app, build_gateway
+
+    settings = load_settings(None, {"SANGDAM_CHANNELS": "kakao"})
+    with TestClient(app=build_app(build_gateway(settings, {}))) as client:
+        fresh = client.get("/healthz")
+        assert len(fresh.headers["x-request-id"]) == 16
+        assert client.get("/healthz", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
+        assert client.get("/healthz", headers={"x-request-id": "bad id\\n"}).headers["x-request-id"] != "bad id\\n"

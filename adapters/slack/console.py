@@ -193,6 +193,14 @@ class AgentsConsole:
             record = await self._records.handoff(key)
             if record is None or record.ts != card_ts or record.state != "open":
                 return
+            conversation = await self._records.store.load(key)
+            if conversation is None or not conversation.handed_off:
+                # The customer chose to continue with the bot (or the conversation expired): no ticket.
+                record.state = "resolved"
+                await self._records.save_handoff(record)
+                await self._refresh_card(record)
+                await self._note(record, "고객이 챗봇과 계속 대화하기로 해서 티켓을 만들지 않았어요.")
+                return
             ticket_id = await self._open_ticket(handoff)
             if ticket_id is None:
                 await self._note(record, ":warning: 담당자가 없어 티켓을 만들려 했지만 실패했어요. 직접 맡아 주세요.")
