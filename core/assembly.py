@@ -71,6 +71,7 @@ def build_engine(
         nlu=IntentClassifier.train(pack.intents, threshold=pack.bot.thresholds.nlu),
         knowledge=knowledge,
         flows=FlowEngine(pack, tools, today),
+        tools=tools,
         escalation=EscalationPolicy(pack.escalation),
         sinks=sinks,
         brain=brain,

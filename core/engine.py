@@ -43,6 +43,7 @@ from core.pack.schema import BotPack, FaqEntry
 from core.policy.escalation import EscalationPolicy
 from core.policy.pii import MaskResult, mask_pii
 from core.store.base import Store
+from core.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
     from core.brain.brain import Brain
@@ -84,6 +85,7 @@ class Engine:
         nlu: IntentClassifier,
         knowledge: KnowledgeIndex,
         flows: FlowEngine,
+        tools: ToolRegistry,
         escalation: EscalationPolicy,
         sinks: Sequence[HandoffSink] = (),
         brain: Brain | None = None,
@@ -95,6 +97,7 @@ class Engine:
         self.nlu = nlu
         self.knowledge = knowledge
         self.flows = flows
+        self.tools = tools
         self.escalation = escalation
         self.sinks = list(sinks)
         self.brain = brain

@@ -55,6 +55,7 @@ def build_handoff(
         priority=priority,
         conversation_key=conversation.key,
         channel=conversation.channel,
+        user_id=conversation.user_id,
     )
 
 

@@ -170,6 +170,7 @@ class Handoff(msgspec.Struct, kw_only=True):
     priority: Priority = "normal"
     conversation_key: str = ""
     channel: str = ""
+    user_id: str = ""  # the customer's id on the channel (agents' console shows it masked)
     created_at: float = msgspec.field(default_factory=time.time)
 
 

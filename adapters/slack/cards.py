@@ -50,7 +50,10 @@ def card_body(handoff: Handoff, kakao_note: str) -> list[dict[str, Any]]:
                 _field("사유", REASON_LABELS.get(handoff.reason, handoff.reason.value)),
                 {"type": "mrkdwn", "text": f"*우선순위*\n{PRIORITY_LABELS.get(handoff.priority, handoff.priority)}"},
                 _field("채널", CHANNEL_LABELS.get(channel, channel)),
-                _field("고객", mask_customer(handoff.conversation_key)),
+                _field(
+                    "고객",
+                    mask_customer(f"{channel}:{handoff.user_id}" if handoff.user_id else handoff.conversation_key),
+                ),
                 _field("의도", handoff.intent or ""),
                 _field("진행 단계", handoff.scenario_step or ""),
             ],

@@ -23,7 +23,6 @@ from adapters.slack.litestar_adapter import slack_route
 from adapters.slack.pilot import Pilot
 from adapters.slack.poster import SlackPoster
 from adapters.slack.records import SlackRecords
-from core.assembly import build_tools
 from core.channels import ChannelContext
 from core.messages import Handoff, ReplyPart
 
@@ -116,7 +115,7 @@ def build_channel(
         records=records,
         poster=poster,
         directory=ctx.directory,
-        tools=build_tools(engine.pack, ctx.store, engine.knowledge, ctx.http, env),
+        tools=engine.tools,
         jobs=jobs,
         metrics=ctx.metrics,
     )

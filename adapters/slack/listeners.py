@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.cards import CLAIM_ACTION, RESOLVE_ACTION
@@ -52,7 +52,7 @@ class SlackListeners:
 
     # --- events ----------------------------------------------------------------------------------
 
-    async def on_event(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def on_event(self, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest) -> None:
         try:
             envelope = parse(body, EventCallback)
             event = parse(body.get("event"), MessageEvent)
@@ -67,7 +67,8 @@ class SlackListeners:
         ):
             return
         if not await self._records.first_delivery(envelope.event_id, event.client_msg_id):
-            _log.info("slack_duplicate_dropped", event_id=envelope.event_id, retry=context.get("retry_num"))
+            retry = next(iter(request.headers.get("x-slack-retry-num") or []), None)
+            _log.info("slack_duplicate_dropped", event_id=envelope.event_id, retry=retry)
             return
         team = envelope.team_id or event.team or ""
         bot_user_id = context.bot_user_id

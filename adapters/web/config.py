@@ -37,7 +37,7 @@ class WebConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     heartbeat_s: float = 15.0
     # Streams end after this long and the client resumes with Last-Event-ID, so a graceful shutdown
     # never waits on an idle stream for long.
-    stream_max_s: float = 60.0
+    stream_max_s: float = 30.0
     poll_s: float = 1.0  # how often a stream looks for events written by other gateway processes
     presence_ttl_s: float = 45.0
     title: str = ""  # panel title; empty = "<brand> 고객지원"

@@ -80,6 +80,8 @@ class WebService:
         # A retried POST (same client id after a network loss) is answered once; its reply is in the log.
         if not await self._store.claim_once(f"web:msgid:{sid}:{message.client_id}", self.config.token_ttl_s):
             return {"duplicate": True, "events": []}
+        # Keep the session known for agents' deliveries (also after a restart of an in-memory store).
+        await self._store.put(f"web:session:{sid}", b"1", self.config.token_ttl_s)
         customer = await self.log.append(
             sid, "customer", text=mask_pii(message.text).text or message.text, client_id=message.client_id
         )

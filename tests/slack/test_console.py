@@ -251,3 +251,41 @@ def _kakao_skill_payload(utterance: str, *, user: str) -> dict[str, Any]:
         "bot": {"id": "bot-1", "name": "누리전자 상담"},
         "action": {"name": "sangdam", "clientExtra": None, "params": {}, "id": "skill-1", "detailParams": {}},
     }
+
+
+async def test_a_customer_who_goes_back_to_the_bot_gets_no_ticket(
+    monkeypatch: pytest.MonkeyPatch, slack_api: SlackApiStandIn
+) -> None:
+    root = "1700000800.000001"
+
+    def pilot_message(text: str, ts: str) -> dict[str, Any]:
+        event = {
+            "type": "message",
+            "channel": PILOT,
+            "user": "W222",
+            "text": text,
+            "ts": ts,
+            "client_msg_id": f"cm-{ts}",
+            "channel_type": "channel",
+        }
+        if ts != root:
+            event["thread_ts"] = root
+        return event_body(event, f"Ev{ts.replace('.', '')}")
+
+    async with slack_gateway(monkeypatch, slack_api, slack={"handoff_timeout_s": 1.0}) as gw:
+        await gw.send_event(pilot_message("상담직원 연결해 주세요", root))
+        await slack_api.wait_for(lambda: len(slack_api.posts(AGENTS)) >= 2)
+        card = _card(slack_api)
+        # Unclaimed: the bot says an agent will come, offers to continue, and relays the message.
+        await gw.send_event(pilot_message("아직 멀었나요?", "1700000800.000002"))
+        await slack_api.wait_for(lambda: len(slack_api.posts(PILOT, root)) == 2)
+        await slack_api.wait_for(lambda: any("아직 멀었나요" in p.text for p in slack_api.posts(AGENTS, card.ts)))
+        busy = slack_api.posts(PILOT, root)[1]
+        await gw.send_action(block_actions_body(busy, busy.button("챗봇과 계속 대화"), user="W222"))
+        await slack_api.wait_for(lambda: len(slack_api.posts(PILOT, root)) == 3)
+        await slack_api.wait_for(
+            lambda: any("티켓을 만들지 않았어요" in p.text for p in slack_api.posts(AGENTS, card.ts))
+        )
+        await asyncio.sleep(0.2)
+    assert not any("접수번호" in p.text for p in slack_api.posts(PILOT, root))
+    assert "상담을 마쳤어요" in slack_api.updates(AGENTS)[-1].text

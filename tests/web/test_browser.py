@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from core.messages import Text
-from tests.web.conftest import Running, running_gateway
+from tests.web.conftest import Running, running_gateway, serve
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -230,3 +230,115 @@ async def test_agent_message_arrives_live_and_once_after_network_loss(browser: A
     launcher = widget(page).locator(".launcher")
     assert "읽지 않은 메시지 1개" in (await launcher.get_attribute("aria-label") or "")
     await context.close()
+
+
+async def test_rich_parts_render_natively_and_safely(browser: Any, gateway: Running) -> None:
+    from core.messages import Button, Card, Carousel, HandoffNotice, ListItem, ListPart, QuickReplies
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(gateway.base_url + "/")
+    await open_widget(page)
+    await widget(page).get_by_role("button", name="전원이 안 켜져요").wait_for()  # history loaded
+    token: str = await page.evaluate("() => Object.entries(localStorage).find(([k]) => k.endsWith(':token'))[1]")
+    key = "web:" + token.split(".")[1]
+    parts = [
+        Text(text='<img src=x onerror="window.pwned=1">설명서: https://example.com/manual?id=1 를 참고해 주세요.'),
+        Card(
+            title="누리비전 QLED 65",
+            text="4K 스마트 TV",
+            price=1_290_000,
+            discount=100_000,
+            buttons=[
+                Button(label="제품 보기", kind="url", value="https://example.com/tv"),
+                Button(label="나쁜 링크", kind="url", value="javascript:alert(1)"),
+                Button(label="전화 상담", kind="phone", value="1588-0000"),
+            ],
+        ),
+        Carousel(cards=[Card(title="누리링크 AX3000"), Card(title="누리사운드")]),
+        ListPart(
+            header="최근 주문",
+            items=[ListItem(title="ORD-20261101-0001", description="배송 중")],
+            buttons=[Button(label="전체 주문 보기", kind="message", value="주문 배송 조회")],
+        ),
+        HandoffNotice(text="상담직원에게 연결하고 있어요."),
+        QuickReplies(options=[Button(label="AS 접수", kind="message", value="AS 접수하고 싶어요")]),
+    ]
+    await gateway.gateway.directory.deliver(key, parts)
+    w = widget(page)
+    await w.get_by_text("최근 주문").wait_for()
+    assert await page.evaluate("() => window.pwned") is None  # markup in text stays text
+    assert await w.get_by_text('<img src=x onerror="window.pwned=1">', exact=False).count() == 1
+    manual = w.get_by_role("link", name="https://example.com/manual?id=1")
+    assert await manual.get_attribute("target") == "_blank"
+    assert "noopener" in (await manual.get_attribute("rel") or "")
+    product = w.get_by_role("link", name="제품 보기")
+    assert await product.get_attribute("href") == "https://example.com/tv"
+    assert "noopener" in (await product.get_attribute("rel") or "")
+    assert await w.get_by_role("link", name="나쁜 링크").count() == 0  # javascript: is never a link
+    assert await w.get_by_role("link", name="전화 상담").get_attribute("href") == "tel:1588-0000"
+    assert await w.get_by_text("1,190,000원").count() == 1
+    assert await w.get_by_role("group", name="카드 목록").get_by_text("누리사운드").count() == 1
+    assert await w.get_by_text("상담직원에게 연결하고 있어요.").count() == 1
+    await shot(page, "rich-parts")
+    # A message button sends its value as the customer's message.
+    await w.get_by_role("button", name="AS 접수").click()
+    await w.locator(".row.customer .bubble", has_text="AS 접수하고 싶어요").wait_for()
+    await context.close()
+
+
+HOSTILE_PAGE = """<!doctype html><html lang="ko"><head><meta charset="utf-8"><title>Shop</title>
+<style>
+  * {{ all: unset !important; }}
+  div, button, textarea {{ display: none !important; color: red !important; font-size: 40px !important; }}
+  body {{ display: block; font-size: 30px; }}
+</style></head>
+<body><h1>Some shop</h1>
+<script async src="{gateway}/widget.js" data-title="테스트 상점 상담" data-color="#7c2d12" data-position="left"
+        data-greeting="테스트 상점이에요. 무엇을 도와드릴까요?"></script>
+</body></html>"""
+
+
+def shop_app(gateway: dict[str, str]) -> Any:
+    """Another site embedding the widget; `gateway["url"]` is read per request (bound after start)."""
+    from litestar import Litestar, MediaType, get
+
+    @get("/", media_type=MediaType.HTML, sync_to_thread=False)
+    def page() -> str:
+        return HOSTILE_PAGE.format(gateway=gateway["url"])
+
+    return Litestar([page], logging_config=None)
+
+
+async def test_embedded_on_another_origin_with_options_and_hostile_css(browser: Any) -> None:
+    gateway: dict[str, str] = {}
+    async with serve(shop_app(gateway)) as shop_url:
+        # Default settings: another site is not allowed to call the API.
+        async with running_gateway() as refusing:
+            gateway["url"] = refusing.base_url
+            context = await browser.new_context(viewport={"width": 1280, "height": 800})
+            page = await context.new_page()
+            await page.goto(shop_url + "/")
+            await open_widget(page)
+            await widget(page).get_by_text("잠시 문제가 생겼어요", exact=False).wait_for()
+            await context.close()
+
+        async with running_gateway({"allowed_origins": [shop_url]}) as allowing:
+            gateway["url"] = allowing.base_url
+            context = await browser.new_context(viewport={"width": 1280, "height": 800})
+            page = await context.new_page()
+            await page.goto(shop_url + "/")
+            launcher = widget(page).get_by_role("button", name="상담 채팅 열기")
+            box = await launcher.bounding_box()
+            assert box is not None and box["x"] < 100  # data-position="left"
+            colour = await launcher.evaluate("el => getComputedStyle(el).backgroundColor")
+            assert colour == "rgb(124, 45, 18)"  # data-color
+            await open_widget(page)
+            w = widget(page)
+            await w.get_by_role("heading", name="테스트 상점 상담").wait_for()  # data-title
+            await w.get_by_text("테스트 상점이에요. 무엇을 도와드릴까요?").wait_for()  # data-greeting
+            font = await w.get_by_role("textbox").evaluate("el => getComputedStyle(el).fontSize")
+            assert font == "16px"  # the shop's CSS did not leak in
+            await power_flow(page)
+            await shot(page, "embedded-other-origin")
+            await context.close()

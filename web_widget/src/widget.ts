@@ -36,7 +36,7 @@ export class Widget {
   private sendBtn!: HTMLButtonElement;
   private titleEl!: HTMLHeadingElement;
   private isOpen = false;
-  private started = false;
+  private ready: Promise<boolean> | null = null; // session + history loaded
   private config: ServerConfig | null = null;
   private seen = new Set<number>();
   private streamLastId = 0;
@@ -52,7 +52,11 @@ export class Widget {
     private s: Strings,
   ) {
     this.client = new Client(opts.api, `sangdam:${opts.server}:token`);
-    const host = h("div", { "data-sangdam-widget": "" });
+    // A custom element with inline !important styles: host-page rules (even `* { all: unset !important }`)
+    // cannot hide or restyle it, and nothing inherits into the shadow root.
+    const host = document.createElement("sangdam-widget");
+    host.setAttribute("data-sangdam-widget", "");
+    host.style.cssText = "all:initial!important;display:block!important";
     const shadow = host.attachShadow({ mode: "open" });
     addStyles(shadow);
     this.wrap = h("div", { class: "root" + (opts.position === "left" ? " left" : ""), lang: opts.lang });
@@ -108,7 +112,7 @@ export class Widget {
     this.fitViewport();
     this.input.focus();
     this.scrollDown(true);
-    if (!this.started) void this.start();
+    void this.start();
   }
 
   close(): void {
@@ -127,7 +131,7 @@ export class Widget {
   // Forget this visitor's conversation and start a new one (also the logout hook for host pages).
   async reset(): Promise<void> {
     this.client.forget();
-    this.started = false;
+    this.ready = null;
     this.clearLog();
     if (this.isOpen) {
       await this.start();
@@ -225,8 +229,12 @@ export class Widget {
 
   // --- conversation ------------------------------------------------------------------------------
 
-  private async start(): Promise<void> {
-    this.started = true;
+  private start(): Promise<boolean> {
+    if (!this.ready) this.ready = this.load();
+    return this.ready;
+  }
+
+  private async load(): Promise<boolean> {
     try {
       if (!this.config) {
         this.config = await this.client.config();
@@ -251,9 +259,11 @@ export class Widget {
       this.scrollDown(true);
       this.setBanner(null);
       void this.listen();
+      return true;
     } catch {
-      this.started = false;
+      this.ready = null; // try again on the next open or send
       this.setBanner(this.s.error);
+      return false;
     }
   }
 
@@ -332,7 +342,7 @@ export class Widget {
   }
 
   private async send(text: string, payload?: string, id = newId(), row?: HTMLElement): Promise<void> {
-    if (!this.started) await this.start();
+    const ready = await this.start(); // a message typed while the history loads waits for it
     this.setQuick(null);
     if (!row) {
       row = this.addRow("customer", [h("div", { class: "bubble" }, text)], true);
@@ -343,6 +353,7 @@ export class Widget {
     row.querySelector(".err")?.remove();
     this.showTyping(true);
     try {
+      if (!ready) throw new Error("no session");
       const events = await this.client.send({ id, text, payload });
       for (const e of events) this.apply(e);
       if (this.answered.has(id) || !events.some((e) => e.role !== "customer")) this.showTyping(false);
