@@ -14,6 +14,7 @@ demo pack's training examples plus a development list of unrelated messages, not
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 
@@ -29,6 +30,7 @@ OUT_OF_SCOPE = "out_of_scope"
 ALPHA = 1.0  # weight of the centroid score against the nearest-example score
 TEMPERATURE = 80.0  # softmax sharpness: scores are cosines in 0..1
 REJECT_SCORE = 0.08  # score of an implicit "none of these" option in the softmax
+PREDICTION_CACHE_SIZE = 4096
 RANKING_SIZE = 3
 
 
@@ -61,6 +63,8 @@ class IntentClassifier:
         self._alpha = alpha
         self._temperature = temperature
         self._reject_score = reject_score
+        # Chat traffic repeats itself (button labels, greetings): predictions are pure, so remember them.
+        self._cached_predict = functools.lru_cache(maxsize=PREDICTION_CACHE_SIZE)(self._predict)
         # Inverted indexes so a query touches only the postings of its own features.
         centroids: list[Counter[str]] = [Counter() for _ in labels]
         self._example_label: list[int] = []
@@ -124,6 +128,10 @@ class IntentClassifier:
         return [alpha * c + (1.0 - alpha) * n for c, n in zip(centroid, nearest, strict=True)]
 
     def predict(self, text: str) -> IntentPrediction:
+        """Intent and calibrated confidence of `text` (cached per text; see __init__)."""
+        return self._cached_predict(text)
+
+    def _predict(self, text: str) -> IntentPrediction:
         raw = self.scores(text)
         if max(raw) <= 0.0:
             # Nothing known in the text (empty, only emoticons, unseen script).

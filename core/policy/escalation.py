@@ -24,6 +24,7 @@ as "새끼" still flags "이 개 새끼" (a dog's puppy).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -142,11 +143,20 @@ class EscalationPolicy:
             _keyword_re(words) for words in {tuple(w.split()) for w in rules.agent_keywords} if words
         )
         self._disputes = tuple(p for p in {_squash(w) for w in rules.refund_dispute} if p)
+        # Repeated texts (button labels, greetings) are checked once; the checks are pure.
+        self._cached_is_profane = functools.lru_cache(maxsize=4096)(self._is_profane)
+        self._cached_wants_agent = functools.lru_cache(maxsize=4096)(self._wants_agent)
 
     def is_profane(self, text: str) -> bool:
+        return self._cached_is_profane(text)
+
+    def _is_profane(self, text: str) -> bool:
         return any(stem in segment for segment in _profanity_segments(text) for stem in self._profanity)
 
     def wants_agent(self, text: str) -> bool:
+        return self._cached_wants_agent(text)
+
+    def _wants_agent(self, text: str) -> bool:
         squashed = _squash(text)
         return any(
             not _NEGATION_RE.match(squashed[match.end() :])

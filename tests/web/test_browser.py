@@ -233,7 +233,7 @@ async def test_agent_message_arrives_live_and_once_after_network_loss(browser: A
 
 
 async def test_rich_parts_render_natively_and_safely(browser: Any, gateway: Running) -> None:
-    from core.messages import Button, Card, Carousel, HandoffNotice, ListItem, ListPart, QuickReplies
+    from core.messages import Button, Card, Carousel, HandoffNotice, ListItem, ListPart, QuickReplies, ReplyPart
 
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
@@ -242,7 +242,7 @@ async def test_rich_parts_render_natively_and_safely(browser: Any, gateway: Runn
     await widget(page).get_by_role("button", name="전원이 안 켜져요").wait_for()  # history loaded
     token: str = await page.evaluate("() => Object.entries(localStorage).find(([k]) => k.endsWith(':token'))[1]")
     key = "web:" + token.split(".")[1]
-    parts = [
+    parts: list[ReplyPart] = [
         Text(text='<img src=x onerror="window.pwned=1">설명서: https://example.com/manual?id=1 를 참고해 주세요.'),
         Card(
             title="누리비전 QLED 65",

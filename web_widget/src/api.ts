@@ -87,6 +87,7 @@ export class Client {
       const controller = new AbortController();
       this.abort = controller;
       let opened = false;
+      const began = Date.now();
       try {
         const res = await fetch(`${this.api}/stream?after=${lastId()}`, {
           headers: { Authorization: `Bearer ${this.token}`, Accept: "text/event-stream" },
@@ -109,6 +110,8 @@ export class Client {
         failures++;
         on.state(false);
         await this.pause(backoff(failures));
+      } else if (Date.now() - began < 1000) {
+        await this.pause(backoff(++failures)); // a stream that keeps ending at once: do not hammer the server
       }
     }
   }
