@@ -85,7 +85,15 @@ def _serve(args: argparse.Namespace) -> int:
     # collections stay short under load (measured in bench/kakao_load.py: p99 96 ms -> 27 ms).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None, access_log=False)
+    # A bounded graceful shutdown: open web-widget streams (SSE) would otherwise hold it up.
+    uvicorn.run(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, route
 from litestar.enums import MediaType
+from litestar.exceptions import HTTPException
 from litestar.response import ServerSentEvent
 
 from adapters.web.origin import OriginPolicy
@@ -26,6 +27,20 @@ def _error(exc: WebError, cors: dict[str, str]) -> Response[bytes]:
     if "Retry-After" in exc.headers:
         body["retry_after_s"] = int(exc.headers["Retry-After"])
     return Response(_json.encode(body), status_code=exc.status, media_type=MediaType.JSON, headers=exc.headers | cors)
+
+
+def _http_error(_: _Req, exc: HTTPException) -> Response[bytes]:
+    """Litestar's own refusals (body too large, ...) in the API's error format."""
+    code = {413: "body_too_large", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+    detail = exc.detail
+    if exc.status_code == 413:
+        detail = "request body too large: send one message of at most channels.web.max_text_chars characters"
+    return Response(
+        _json.encode({"error": code, "detail": detail}), status_code=exc.status_code, media_type=MediaType.JSON
+    )
+
+
+_ERRORS: dict[int | type[Exception], Any] = {HTTPException: _http_error}
 
 
 def _bearer(request: _Req) -> str | None:
@@ -64,7 +79,7 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
             headers=cors | {"Cache-Control": "no-store"},
         )
 
-    @route(f"{api}/config", http_method=["GET", "OPTIONS"], include_in_schema=False)
+    @route(f"{api}/config", http_method=["GET", "OPTIONS"], include_in_schema=False, exception_handlers=_ERRORS)
     async def web_config(request: _Req) -> Response[Any]:
         bot = service.engine.pack.bot
 
@@ -83,7 +98,13 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
 
         return await guarded(request, action)
 
-    @route(f"{api}/sessions", http_method=["POST", "OPTIONS"], include_in_schema=False, request_max_body_size=4096)
+    @route(
+        f"{api}/sessions",
+        http_method=["POST", "OPTIONS"],
+        include_in_schema=False,
+        exception_handlers=_ERRORS,
+        request_max_body_size=4096,
+    )
     async def web_sessions(request: _Req) -> Response[Any]:
         async def action(cors: dict[str, str]) -> Response[Any]:
             client_ip = request.client.host if request.client else "unknown"
@@ -95,6 +116,7 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
         f"{api}/messages",
         http_method=["POST", "OPTIONS"],
         include_in_schema=False,
+        exception_handlers=_ERRORS,
         request_max_body_size=config.max_body_bytes,
     )
     async def web_messages(request: _Req) -> Response[Any]:
@@ -109,7 +131,7 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
 
         return await guarded(request, action)
 
-    @route(f"{api}/history", http_method=["GET", "OPTIONS"], include_in_schema=False)
+    @route(f"{api}/history", http_method=["GET", "OPTIONS"], include_in_schema=False, exception_handlers=_ERRORS)
     async def web_history(request: _Req) -> Response[Any]:
         async def action(cors: dict[str, str]) -> Response[Any]:
             session = service.authenticate(_bearer(request))
@@ -117,7 +139,7 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
 
         return await guarded(request, action)
 
-    @route(f"{api}/stream", http_method=["GET", "OPTIONS"], include_in_schema=False)
+    @route(f"{api}/stream", http_method=["GET", "OPTIONS"], include_in_schema=False, exception_handlers=_ERRORS)
     async def web_stream(request: _Req) -> Response[Any]:
         async def action(cors: dict[str, str]) -> Response[Any]:
             session: Session = service.authenticate(_bearer(request) or request.query_params.get("token"))

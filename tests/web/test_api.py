@@ -104,7 +104,7 @@ async def test_bad_history_cursor_and_oversized_body() -> None:
         r = await http.post(
             "/web/api/messages", content=b'{"id":"abcdefgh","text":"' + b"a" * 20000 + b'"}', headers=visitor.auth
         )
-        assert r.status_code == 413
+        assert r.status_code == 413 and r.json()["error"] == "body_too_large"
 
 
 async def test_tampered_missing_foreign_and_expired_tokens_are_refused() -> None:

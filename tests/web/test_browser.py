@@ -342,3 +342,38 @@ async def test_embedded_on_another_origin_with_options_and_hostile_css(browser: 
             await power_flow(page)
             await shot(page, "embedded-other-origin")
             await context.close()
+
+
+async def test_llm_reply_streams_into_one_bubble(browser: Any) -> None:
+    from tests.brain.conftest import decision
+    from tests.brain.openai_standin import OpenAIStandIn, Reply
+
+    reply = "죄송해요, 날씨는 제가 도와드리기 어려워요. 누리전자 제품이나 주문 문의는 언제든 도와드릴게요."
+    standin = OpenAIStandIn()
+    standin.add(Reply(content=decision(reply, intent="out_of_scope"), chunk_chars=4, chunk_delay_s=0.08))
+    await standin.start()
+    try:
+        env = {"SANGDAM_LLM_BASE_URL": standin.base_url}
+        async with running_gateway(env=env, brain={"max_retries": 0}) as gateway:
+            context = await browser.new_context(viewport={"width": 1280, "height": 800})
+            page = await context.new_page()
+            await page.goto(gateway.base_url + "/")
+            await open_widget(page)
+            w = widget(page)
+            await w.get_by_role("button", name="전원이 안 켜져요").wait_for()  # history loaded, stream open
+            await page.wait_for_timeout(300)
+            box = w.get_by_role("textbox", name="메시지 입력")
+            await box.fill("다음 주 서울 날씨 어때요?")
+            await box.press("Enter")
+            # Part of the reply shows while the model is still writing (hidden from screen readers) ...
+            streaming = w.locator('.row.bot[aria-hidden="true"] .bubble')
+            await streaming.wait_for()
+            partial = await streaming.inner_text()
+            assert partial and reply.startswith(partial) and partial != reply
+            # ... then the final message replaces it: one bubble with the whole text.
+            await w.locator(".row.bot .bubble", has_text=reply).first.wait_for()
+            await streaming.wait_for(state="detached")
+            assert await w.locator(".row.bot .bubble", has_text=reply).count() == 1
+            await context.close()
+    finally:
+        await standin.stop()

@@ -82,7 +82,8 @@ export class Widget {
     addEventListener("offline", () => this.setBanner(this.s.offline));
     document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && this.client.nudge());
     addEventListener("pageshow", () => this.client.nudge());
-    if (opts.open || session(OPEN_KEY) === "1") this.open();
+    // Reopened after a reload: restore the panel without taking focus from the page.
+    if (opts.open || session(OPEN_KEY) === "1") this.open(false);
   }
 
   // --- open / close ------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ export class Widget {
     else this.open();
   }
 
-  open(): void {
+  open(focus = true): void {
     if (!this.panel) this.build();
     const panel = this.panel!;
     this.isOpen = true;
@@ -110,7 +111,7 @@ export class Widget {
       document.documentElement.style.overflow = "hidden";
     }
     this.fitViewport();
-    this.input.focus();
+    if (focus) this.input.focus();
     this.scrollDown(true);
     void this.start();
   }
