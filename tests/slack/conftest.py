@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,13 +23,13 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import msgspec
 import pytest
-import uvicorn
 import yaml
 from litestar import Litestar, Request, Response, get, post
 from slack_sdk.signature import SignatureVerifier
 
 from core.settings import DEMO_BOT, Settings
 from sangdam.app import Gateway, build_app, build_gateway
+from tests.asgi_server import serve
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # copies of shared/fixtures/slack (README there)
 SIGNING_SECRET = "test-signing-secret"
@@ -46,31 +45,6 @@ PILOT = "CPILOT"
 def fixture(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     return data
-
-
-@asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a loopback port picked by the OS; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="auto"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("uvicorn stopped before it started")
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start within 10 s")
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
-        sock.close()
 
 
 # --- the stand-in Slack Web API ------------------------------------------------------------------
