@@ -38,7 +38,7 @@ from core.messages import (
 )
 from core.metrics import Metrics
 from core.nlu.classifier import IntentClassifier, IntentPrediction
-from core.nlu.entities import extract_entities
+from core.nlu.entities import find_order_ids
 from core.pack.schema import BotPack, FaqEntry
 from core.policy.escalation import EscalationPolicy
 from core.policy.pii import MaskResult, mask_pii
@@ -524,8 +524,8 @@ class Engine:
 
     def _result(self, conv: Conversation, state: _TurnState) -> TurnResult:
         scenario = self.pack.scenarios.get(state.scenario_id) if state.scenario_id else None
-        entities = extract_entities(state.masked.text)
-        order_id = entities.order_ids[0] if entities.order_ids else conv.slots.get("order_id")
+        order_ids = find_order_ids(state.masked.text)
+        order_id = order_ids[0] if order_ids else conv.slots.get("order_id")
         summary = f"{state.intent}"
         if scenario is not None:
             step = conv.scenario.step_id if conv.scenario else "끝"

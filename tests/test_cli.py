@@ -90,15 +90,26 @@ def test_serve_runs_the_demo_on_embedded_defaults() -> None:
     assert json.loads(first)["level"]
 
 
-def test_every_response_carries_a_request_id() -> None:
+def test_log_lines_of_a_request_carry_its_request_id() -> None:
+    import io
+
     from litestar.testing import TestClient
 
+    from core.logging import configure_logging
     from core.settings import load_settings
     from sangdam.app import build_app, build_gateway
 
-    settings = load_settings(None, {"SANGDAM_CHANNELS": "kakao"})
-    with TestClient(app=build_app(build_gateway(settings, {}))) as client:
-        fresh = client.get("/healthz")
-        assert len(fresh.headers["x-request-id"]) == 16
-        assert client.get("/healthz", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
-        assert client.get("/healthz", headers={"x-request-id": "bad id\\n"}).headers["x-request-id"] != "bad id\\n"
+    logs = io.StringIO()
+    configure_logging("INFO", json=True, stream=logs)
+    try:
+        settings = load_settings(None, {"SANGDAM_CHANNELS": "kakao"})
+        body = {"userRequest": {"utterance": "안녕하세요", "user": {"id": "u-1"}}}
+        with TestClient(app=build_app(build_gateway(settings, {}))) as client:
+            assert client.post("/kakao/skill", json=body, headers={"x-request-id": "abc-123"}).status_code == 200
+            assert client.post("/kakao/skill", json=body, headers={"x-request-id": "bad id!"}).status_code == 200
+    finally:
+        configure_logging("WARNING")
+    turns = [line for line in map(json.loads, logs.getvalue().splitlines()) if line["event"] == "turn"]
+    assert [t["conversation_id"] for t in turns] == ["kakao:u-1", "kakao:u-1"]
+    assert turns[0]["request_id"] == "abc-123"
+    assert len(turns[1]["request_id"]) == 16  # an untidy caller id is replaced by a fresh one

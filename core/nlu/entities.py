@@ -31,9 +31,7 @@ import msgspec
 ERROR_CODE_LETTERS = "EFWCRS"
 
 _ORDER_ID = re.compile(r"(?<![A-Za-z0-9])ORD[\s_-]*(\d{8})[\s_-]*(\d{4})(?!\d)", re.IGNORECASE)
-_ERROR_CODE = re.compile(
-    rf"(?<![A-Za-z0-9])([{ERROR_CODE_LETTERS}])[ -]?(\d{{2,4}})(?![A-Za-z0-9])", re.IGNORECASE
-)
+_ERROR_CODE = re.compile(rf"(?<![A-Za-z0-9])([{ERROR_CODE_LETTERS}])[ -]?(\d{{2,4}})(?![A-Za-z0-9])", re.IGNORECASE)
 _SEP = r"[\s.-]?"
 _PHONE = re.compile(
     r"(?<![\d+])(?:\+82[\s-]?|0)"  # +82 replaces the leading 0
@@ -105,6 +103,11 @@ def _dates(text: str, today: dt.date) -> list[str]:
     for match in _RELATIVE.finditer(text):
         found.append((match.start(), (today + dt.timedelta(days=_RELATIVE_DAYS[match.group()])).isoformat()))
     return [iso for _, iso in sorted(found, key=lambda pair: pair[0])]
+
+
+def find_order_ids(text: str) -> list[str]:
+    """Only the order ids of `text` (canonical, de-duplicated): cheaper than extract_entities."""
+    return _unique([f"ORD-{m.group(1)}-{m.group(2)}" for m in _ORDER_ID.finditer(unicodedata.normalize("NFKC", text))])
 
 
 def extract_entities(text: str, today: dt.date | None = None) -> Entities:
