@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -151,7 +152,7 @@ def pack() -> BotPack:
 
 
 @pytest.fixture
-async def engine(pack: BotPack) -> Engine:
+async def engine(pack: BotPack) -> AsyncIterator[Engine]:
     async with httpx.AsyncClient() as http:
         yield build_engine(pack, MemoryStore(), http=http)
 
