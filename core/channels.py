@@ -7,6 +7,7 @@ channel is one folder plus config. `config` is the channel's section of the sett
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +30,7 @@ class ChannelContext:
     http: httpx.AsyncClient  # shared outbound client (platform APIs)
     settings: Settings
     metrics: Metrics
+    env: Mapping[str, str]  # where channels read their secrets (tokens, signing secrets)
     directory: ChannelDirectory  # every enabled channel, for delivering to another channel's customer
     # The engine's handoff sinks: a channel that receives handoffs (the Slack agents' console) adds
     # itself here when it is built.

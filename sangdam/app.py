@@ -81,6 +81,7 @@ def build_gateway(settings: Settings, env: Mapping[str, str]) -> Gateway:
         http=http,
         settings=settings,
         metrics=metrics,
+        env=env,
         directory=gateway.directory,
         handoff_sinks=engine.sinks,
     )

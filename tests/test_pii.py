@@ -296,3 +296,21 @@ def test_mask_for_log_is_the_masked_text() -> None:
 )
 def test_partial_mask(kind: PiiKind, value: str, shown: str) -> None:
     assert partial_mask(kind, value) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "placeholder"),
+    [
+        ("카드번호 4111.1111.1111.1111", "<CARD_1>"),
+        ("4111/1111/1111/1111 로 결제했어요", "<CARD_1>"),
+        ("９００１０１－１２３４５６７", "<RRN_1>"),  # full-width digits and dash
+        ("번호는 ０１０１２３４５６７８ 이에요", "<PHONE_1>"),
+        ("(010)1234-5678로 연락 주세요", "<PHONE_1>"),
+        ("010–1234–5678", "<PHONE_1>"),  # en dashes
+    ],
+)
+def test_unusual_separators_and_full_width_digits_are_masked(text: str, placeholder: str) -> None:
+    result = mask_pii(text)
+    assert placeholder in result.text
+    assert not any(ch.isdigit() for ch in result.text.replace(placeholder, ""))
+    assert restore(result.text, result.originals) == text  # the customer's own characters are kept

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,11 +80,11 @@ def _skill_route(handler: SkillHandler, config: KakaoConfig) -> HTTPRouteHandler
 
 
 def build_channel(
-    ctx: ChannelContext, config: Mapping[str, Any], *, env: Mapping[str, str] | None = None
+    ctx: ChannelContext, config: Mapping[str, Any]
 ) -> KakaoChannel:
-    """The Kakao channel from its settings section; the secret is read from `env` (default os.environ)."""
+    """The Kakao channel from its settings section; the secret is read from `ctx.env`."""
     kakao = parse_config(config)
-    secret = kakao.secret(os.environ if env is None else env)
+    secret = kakao.secret(ctx.env)
     callbacks = CallbackClient(
         ctx.http,
         ctx.store,

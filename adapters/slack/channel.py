@@ -6,7 +6,6 @@ also a HandoffSink (the agents' console) and appends itself to `ctx.handoff_sink
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,10 +88,10 @@ class SlackChannel:
 
 
 def build_channel(
-    ctx: ChannelContext, config: Mapping[str, Any], *, env: Mapping[str, str] | None = None
+    ctx: ChannelContext, config: Mapping[str, Any]
 ) -> SlackChannel:
-    """The Slack channel from its settings section; tokens are read from `env` (default os.environ)."""
-    env = os.environ if env is None else env
+    """The Slack channel from its settings section; tokens are read from `ctx.env`."""
+    env = ctx.env
     slack = parse_config(config)
     secrets = read_secrets(slack, env)
     client_args: dict[str, Any] = {"token": secrets.bot_token, "retry_handlers": []}  # no blind re-posts

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,11 +57,11 @@ class WebChannel:
 
 
 def build_channel(
-    ctx: ChannelContext, config: Mapping[str, Any], *, env: Mapping[str, str] | None = None
+    ctx: ChannelContext, config: Mapping[str, Any]
 ) -> WebChannel:
-    """The web channel from its settings section; the token secret is read from `env` (default os.environ)."""
+    """The web channel from its settings section; the token secret is read from `ctx.env`."""
     web = parse_config(config)
-    secret, from_env = web.secret(os.environ if env is None else env)
+    secret, from_env = web.secret(ctx.env)
     signer = TokenSigner(secret, web.token_ttl_s)
     service = WebService(engine=ctx.engine, store=ctx.store, config=web, signer=signer, metrics=ctx.metrics)
     return WebChannel(web, service, secret_from_env=from_env)

@@ -76,7 +76,7 @@ _RRN_RE = re.compile(_START + r"(?P<ymd>\d{6})(?:\s?[-–]\s?|\s)?(?P<g>[1-8])\d
 
 _CARD_RE = re.compile(
     _START
-    + r"(?:(?P<grouped>(?P<main>\d{4}(?:[- ]\d{4}){3})(?:[- ](?P<tail>\d{1,3}))?)"
+    + r"(?:(?P<grouped>(?P<main>\d{4}(?:[- ./]\d{4}){3})(?:[- ](?P<tail>\d{1,3}))?)"
     + r"|(?P<amex>\d{4}[- ]\d{6}[- ]\d{4,5})"
     + r"|(?P<run>\d{13,19}))"
     + _END
@@ -87,7 +87,7 @@ _PHONE_BODY = "|".join(
         r"\+82[-. ]?(?:\(0\)\s?)?(?:1[016789]|2|[3-6][1-5]|70){sep}\d{{3,4}}{sep}\d{{4}}",
         r"01[016789]{sep}\d{{3,4}}{sep}\d{{4}}",  # mobile
         r"0(?:2|[3-6][1-5]|70|80|50[2-8]){sep}\d{{3,4}}{sep}\d{{4}}",  # landline, VoIP, toll-free, 050X
-        r"\(0(?:2|[3-6][1-5]|70)\)\s?\d{{3,4}}{sep}\d{{4}}",  # "(02) 3456-7890"
+        r"\(0(?:1[016789]|2|[3-6][1-5]|70)\)\s?\d{{3,4}}{sep}\d{{4}}",  # "(02) 3456-7890", "(010)1234-5678"
         r"1[568]\d{{2}}{sep}\d{{4}}",  # 15XX/16XX/18XX business numbers
     )
 ).format(sep=_SEP)
@@ -274,6 +274,10 @@ def _select(candidates: list[_Candidate]) -> list[_Candidate]:
 # --- public API ----------------------------------------------------------------------------------
 
 _MAY_HOLD_PII = re.compile(r"[\d@＠]")
+# One character for one character: full-width ASCII (U+FF01-FF5E) and dash look-alikes.
+_ASCII_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {
+    ord(dash): "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"
+}
 
 
 def mask_pii(text: str) -> MaskResult:
@@ -283,7 +287,10 @@ def mask_pii(text: str) -> MaskResult:
     """
     if _MAY_HOLD_PII.search(text) is None:  # every kind needs a digit or an "@": most texts skip the finders
         return MaskResult(text=text, findings=[], originals={})
-    candidates = [cand for finder in _FINDERS for cand in finder(text)]
+    # Finders run on an ASCII-folded copy of the same length, so full-width digits and unusual dashes
+    # are caught while offsets (and the customer's own text around the findings) stay as typed.
+    probe = text.translate(_ASCII_FOLD)
+    candidates = [cand for finder in _FINDERS for cand in finder(probe)]
     counters: dict[PiiKind, int] = {}
     by_value: dict[tuple[PiiKind, str], str] = {}
     findings: list[PiiFinding] = []

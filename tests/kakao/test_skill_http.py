@@ -160,9 +160,8 @@ async def test_knowledge_plus_match_is_answered() -> None:
 
 
 async def test_secret_header_is_required_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SANGDAM_KAKAO_TEST_SECRET", "s3cret-value")
     kakao = {"secret_header": "X-Kakao-Skill-Secret", "secret_env": "SANGDAM_KAKAO_TEST_SECRET"}
-    async with running_gateway(kakao=kakao) as gw:
+    async with running_gateway(kakao=kakao, env={"SANGDAM_KAKAO_TEST_SECRET": "s3cret-value"}) as gw:
         payload = skill_payload("안녕하세요", user="botuser-auth")
         missing = await gw.skill(payload)
         wrong = await gw.skill(payload, headers={"X-Kakao-Skill-Secret": "s3cret-valuX"})

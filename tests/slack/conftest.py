@@ -353,9 +353,6 @@ async def slack_gateway(
     bot: str = DEMO_BOT,
 ) -> AsyncIterator[SlackGateway]:
     """The real composition root (sangdam.app) with the Slack channel, served on loopback."""
-    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
-    monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
     section = {
         "enabled": True,
         "api_base_url": slack_api.api_url,
@@ -371,6 +368,7 @@ async def slack_gateway(
         "channels": {"slack": section, **(extra_channels or {})},
     }
     settings = msgspec.convert(raw, Settings)
-    gateway = build_gateway(settings, {})
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_APP_TOKEN": APP_TOKEN}
+    gateway = build_gateway(settings, env)
     async with serve(build_app(gateway)) as url, httpx.AsyncClient(timeout=30) as client:
         yield SlackGateway(gateway=gateway, base_url=url, client=client, path=section.get("path", "/slack/events"))

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from core.settings import Settings
 from sangdam.app import Gateway, build_app, build_gateway
@@ -41,15 +40,9 @@ async def running_gateway(
         store_url=store_url,
         brain=dict(brain or {}),
     )
-    gateway = build_gateway(settings, dict(env or {}))
+    gateway = build_gateway(settings, {SECRET_ENV: SECRET, **(env or {})})
     async with serve(build_app(gateway)) as base_url:
         yield Running(base_url, gateway)
-
-
-@pytest.fixture(autouse=True)
-def _web_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The channel reads its secret from the process environment, like in production.
-    monkeypatch.setenv(SECRET_ENV, SECRET)
 
 
 class Visitor:
