@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ from core.nlu.classifier import IntentClassifier
 from core.pack.schema import BotPack
 from core.policy.escalation import EscalationPolicy
 from core.store.base import Store
-from core.tools.builtin import builtin_tools
+from core.tools.builtin import KST, builtin_tools
 from core.tools.http import http_tool
 from core.tools.registry import ToolRegistry
 
@@ -55,7 +55,7 @@ def build_engine(
     sinks: Sequence[HandoffSink] = (),
     brain_config: Mapping[str, Any] | None = None,
     metrics: Metrics | None = None,
-    today: Callable[[], date] = date.today,
+    today: Callable[[], date] = lambda: datetime.now(KST).date(),  # customers' "내일" is Korean time
 ) -> Engine:
     env = env or {}
     knowledge = KnowledgeIndex(pack.faq)
@@ -76,5 +76,4 @@ def build_engine(
         sinks=sinks,
         brain=brain,
         metrics=metrics,
-        today=today,
     )

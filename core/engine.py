@@ -1,9 +1,9 @@
 """One customer turn, channel-neutral: Inbound -> reply parts + TurnResult + events.
 
-Pipeline, in this order: load conversation -> PII guard -> escalation policy -> scenario step if one
-is waiting -> understand (local NLU; the LLM brain when configured) -> act (start scenario / answer
-from knowledge / reply / fall back with suggestions) -> save. A per-conversation lock in the store
-keeps two messages of one customer from interleaving.
+Pipeline, in this order: load conversation -> PII guard -> (handed off: relay) -> escalation policy ->
+scenario step if one is waiting -> understand (local NLU; the LLM brain when configured) -> act (start
+scenario / answer from knowledge / reply / fall back with suggestions) -> save. A per-conversation lock
+in the store keeps two messages of one customer from interleaving.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
 from typing import TYPE_CHECKING
 
+import msgspec
 import structlog
 
 from core.conversation import Conversation
@@ -39,9 +39,9 @@ from core.messages import (
 from core.metrics import Metrics
 from core.nlu.classifier import IntentClassifier, IntentPrediction
 from core.nlu.entities import find_order_ids
-from core.pack.schema import BotPack, FaqEntry
+from core.pack.schema import BotPack, FaqEntry, Persona
 from core.policy.escalation import EscalationPolicy
-from core.policy.pii import MaskResult, mask_pii
+from core.policy.pii import MaskResult, mask_pii, strip_placeholders
 from core.store.base import Store
 from core.tools.registry import ToolRegistry
 
@@ -54,7 +54,9 @@ IDEMPOTENCY_TTL_S = 86400.0
 CSAT_PREFIX = "csat:"
 KB_PREFIX = "kb:"
 RESUME_PAYLOAD = "resume"
+CHOICE_RETRIES = 2  # unmatched answers to a button step before a handoff
 _CSAT_TEXT = re.compile(r"([1-5])\s*점?")
+_CSAT_PAYLOAD = re.compile(rf"{CSAT_PREFIX}([1-5])")
 _PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 TextSink = Callable[[str], Awaitable[None]]
 
@@ -65,6 +67,7 @@ class _TurnState:
     def __init__(self, inbound: Inbound, masked: MaskResult) -> None:
         self.inbound = inbound
         self.masked = masked
+        self.text = strip_placeholders(masked.text)  # what NLU and FAQ search see: no placeholders
         self.parts: list[ReplyPart] = []
         self.events: list[Event] = []
         self.intent = OUT_OF_SCOPE
@@ -90,7 +93,6 @@ class Engine:
         sinks: Sequence[HandoffSink] = (),
         brain: Brain | None = None,
         metrics: Metrics | None = None,
-        today: Callable[[], date] = date.today,
     ) -> None:
         self.pack = pack
         self.store = store
@@ -102,25 +104,26 @@ class Engine:
         self.sinks = list(sinks)
         self.brain = brain
         self.metrics = metrics or Metrics()
-        self._today = today
-        self._persona = pack.bot.persona
+        self.persona = _filled(pack.bot.persona, brand=pack.bot.brand, name=pack.bot.name)
+        self._persona = self.persona
         self._log = structlog.get_logger("sangdam.engine")
 
     # --- public ----------------------------------------------------------------------------------
 
     async def handle(self, inbound: Inbound, on_text: TextSink | None = None) -> Turn:
         """Run one full turn. `on_text` receives streamed reply text where the brain produces it."""
-        if inbound.idempotency_key is not None and not await self.store.claim_once(
-            f"idem:{inbound.channel}:{inbound.idempotency_key}", IDEMPOTENCY_TTL_S
-        ):
-            return Turn(parts=[], result=TurnResult(intent="duplicate"), duplicate=True)
         started = time.perf_counter()
         # Every log line written during the turn (tools, sinks, ...) carries the conversation id.
         with structlog.contextvars.bound_contextvars(conversation_id=inbound.key):
             return await self._locked_turn(inbound, on_text, started)
 
     async def _locked_turn(self, inbound: Inbound, on_text: TextSink | None, started: float) -> Turn:
+        seen_key = f"idem:{inbound.channel}:{inbound.idempotency_key}" if inbound.idempotency_key else None
         async with self.store.lock(inbound.key):
+            # Checked under the lock and recorded only after the turn is saved: a retry of a message
+            # whose turn failed is answered, a retry of one that was answered is not.
+            if seen_key is not None and await self.store.get(seen_key) is not None:
+                return Turn(parts=[], result=TurnResult(intent="duplicate"), duplicate=True)
             conv = await self.store.load(inbound.key) or Conversation(
                 key=inbound.key, channel=inbound.channel, user_id=inbound.user_id
             )
@@ -129,6 +132,8 @@ class Engine:
             self._remember_replies(conv, state.parts)
             conv.updated_at = time.time()
             await self.store.save(conv)
+            if seen_key is not None:
+                await self.store.put(seen_key, b"1", IDEMPOTENCY_TTL_S)
         if state.handoff is not None:
             await self._publish(state.handoff)
         if state.relay is not None:
@@ -182,8 +187,14 @@ class Engine:
         return conv.owner if conv is not None else "bot"
 
     async def fast_reply(self, inbound: Inbound) -> list[ReplyPart]:
-        """A quick answer without tools, LLM or state change: knowledge, else the fallback."""
-        masked = mask_pii(inbound.text).text
+        """A quick answer without tools, LLM or state change: knowledge, else the fallback.
+
+        Nothing while the conversation is handed off: the person handling it answers.
+        """
+        conv = await self.store.load(inbound.key)
+        if conv is not None and conv.handed_off:
+            return []
+        masked = strip_placeholders(mask_pii(inbound.text).text)
         if inbound.knowledge:
             return self._external_answer(inbound.knowledge[0])
         hits = self.knowledge.search(masked, limit=3)
@@ -197,19 +208,11 @@ class Engine:
         inbound, masked = state.inbound, state.masked
         conv.remember("customer", masked.text or _payload_label(inbound), self.pack.bot.transcript_keep)
 
-        # PII guard: RRN and card numbers are refused with a warning; the rest of the message, with
-        # them masked, is still answered so the customer loses nothing.
-        if masked.refused:
-            state.events.append(
-                Event(name="pii_refused", data={"kinds": sorted({f.kind.value for f in masked.findings})})
-            )
-            state.parts.append(Text(text=self._persona.pii_refused))
-
         # A conversation handed to a person: the bot stays out of the way and relays the message.
         if conv.handed_off:
             if inbound.payload == RESUME_PAYLOAD and conv.owner != "agent":
                 conv.handed_off = False
-                state.parts.append(Text(text=self._fill(self._persona.greeting)))
+                state.parts.append(Text(text=self._persona.greeting))
                 return
             state.next_action = "handoff"
             state.relay = masked.text or _payload_label(inbound)
@@ -220,7 +223,23 @@ class Engine:
             state.parts.append(QuickReplies(options=[Button(label="챗봇과 계속 대화", value=RESUME_PAYLOAD)]))
             return
 
+        # PII guard: RRN and card numbers are refused with a warning; the rest of the message, with
+        # them masked, is still answered so the customer loses nothing.
+        if masked.refused:
+            state.events.append(
+                Event(name="pii_refused", data={"kinds": sorted({f.kind.value for f in masked.findings})})
+            )
+            state.parts.append(Text(text=self._persona.pii_refused))
+            if not state.text and inbound.payload is None:
+                return  # nothing but the number: the warning is the answer (not a fallback)
+
         if conv.awaiting_csat and self._take_csat(conv, state):
+            return
+        if conv.scenario is not None:
+            state.scenario_id, state.step_id = conv.scenario.scenario_id, conv.scenario.step_id
+
+        # Buttons first: a scenario's own choice (e.g. "동의할 수 없어요") ends where its step says.
+        if inbound.payload and await self._take_payload(conv, state, inbound.payload):
             return
 
         # Escalation policy (profanity, explicit agent request, refund dispute, repeated fallbacks).
@@ -232,23 +251,27 @@ class Engine:
             self._hand_off(conv, state, reason)
             return
 
-        # Buttons: scenario choices (also old ones), knowledge suggestions.
-        if inbound.payload and await self._take_payload(conv, state, inbound.payload):
-            return
-
-        prediction = self.nlu.predict(masked.text) if masked.text.strip() else None
+        prediction = self.nlu.predict(state.text) if state.text else None
 
         # A waiting scenario step takes the answer; a side question gets answered while the step keeps
         # waiting; a clearly different request leaves the scenario; anything else is asked again.
         if conv.scenario is not None:
-            state.scenario_id, state.step_id = conv.scenario.scenario_id, conv.scenario.step_id
             state.intent = conv.last_intent or OUT_OF_SCOPE
-            outcome = await self.flows.answer(conv, StepInput(text=masked.text, originals=masked.originals))
+            if _says_leave(state.text, self.pack.bot.leave_words):
+                state.events.append(Event(name="scenario_left", data={"scenario": conv.scenario.scenario_id}))
+                conv.scenario = None
+                state.parts.extend(self._fallback_parts(self._persona.scenario_left))
+                return
+            answer = StepInput(text=masked.text, originals=masked.originals)
+            outcome = await self.flows.answer(conv, answer)
+            if outcome is None and self.flows.answers_an_ask(conv, answer):
+                # A new order id / error code while a result is shown: run the scenario for it.
+                outcome = await self.flows.start(conv, conv.scenario.scenario_id, answer)
             if outcome is not None and not outcome.invalid:
                 state.confidence = 1.0
                 self._apply_outcome(conv, state, outcome)
                 return
-            if (faq := self._strong_faq(masked.text)) is not None:
+            if (faq := self._strong_faq(state.text)) is not None:
                 state.events.append(Event(name="knowledge_answer", data={"faq": faq.id}))
                 state.parts.extend(self._faq_answer(faq))
                 state.parts.extend(self.flows.waiting_parts(conv))
@@ -257,7 +280,7 @@ class Engine:
             if not self._switches_away(conv, prediction):
                 if outcome is None:
                     outcome = self.flows.reprompt(conv)
-                    if conv.scenario is not None and conv.scenario.retries > 2:
+                    if conv.scenario is not None and conv.scenario.retries > CHOICE_RETRIES:
                         self._hand_off(conv, state, HandoffReason.VALIDATION_FAILED)
                         return
                 self._apply_outcome(conv, state, outcome)
@@ -270,9 +293,9 @@ class Engine:
     async def _understand_and_act(
         self, conv: Conversation, state: _TurnState, prediction: IntentPrediction | None, on_text: TextSink | None
     ) -> None:
-        text = state.masked.text
+        text = state.text
         if prediction is None:
-            state.parts.extend(self._fallback_parts())
+            state.parts.extend(self._fallback_parts())  # e.g. only a phone number: not counted as a miss
             return
         state.intent, state.confidence = prediction.intent, prediction.confidence
         state.events.append(Event(name="intent", data={"intent": prediction.intent}))
@@ -296,7 +319,7 @@ class Engine:
         if route is not None and route.reply:
             conv.last_intent = prediction.intent
             conv.fallback_count = 0
-            state.parts.append(Text(text=self._fill(route.reply)))
+            state.parts.append(Text(text=self._fill(route.reply)))  # route replies may name {brand}
             return
         if route is not None and route.handoff:
             conv.last_intent = prediction.intent
@@ -371,11 +394,10 @@ class Engine:
     async def _take_payload(self, conv: Conversation, state: _TurnState, payload: str) -> bool:
         choice = parse_choice_payload(payload)
         if choice is not None:
-            state.scenario_id = choice[0]
             outcome = await self.flows.choose(conv, *choice)
             if outcome is None:
                 return False
-            scenario_id = choice[0]
+            state.scenario_id = scenario_id = choice[0]
             conv.last_intent = next(iter(self.pack.scenarios[scenario_id].triggers), conv.last_intent)
             state.intent = conv.last_intent or OUT_OF_SCOPE
             state.confidence = 1.0
@@ -393,15 +415,10 @@ class Engine:
     def _take_csat(self, conv: Conversation, state: _TurnState) -> bool:
         """A 1-5 rating after a resolved scenario; anything else is handled as a new message."""
         conv.awaiting_csat = False
-        payload = state.inbound.payload or ""
-        rating = _CSAT_TEXT.fullmatch(state.masked.text.strip())
-        if payload.startswith(CSAT_PREFIX):
-            score = payload[len(CSAT_PREFIX) :]
-        elif rating is not None:
-            score = rating.group(1)
-        else:
+        rating = _CSAT_PAYLOAD.fullmatch(state.inbound.payload or "") or _CSAT_TEXT.fullmatch(state.text)
+        if rating is None:
             return False
-        state.events.append(Event(name="csat", data={"score": int(score)}))
+        state.events.append(Event(name="csat", data={"score": int(rating.group(1))}))
         state.parts.append(Text(text=self._persona.csat_thanks))
         state.intent, state.next_action = "thanks", "resolve"
         return True
@@ -475,8 +492,7 @@ class Engine:
     # --- reply building --------------------------------------------------------------------------
 
     def _fill(self, text: str) -> str:
-        """Persona texts may name the brand and the bot; nothing else is substituted."""
-        return text.replace("{brand}", self.pack.bot.brand).replace("{name}", self.pack.bot.name)
+        return _fill_names(text, self.pack.bot.brand, self.pack.bot.name)
 
     def _strong_faq(self, text: str) -> FaqEntry | None:
         hits = self.knowledge.search(text, limit=1)
@@ -484,8 +500,8 @@ class Engine:
             return hits[0].entry
         return None
 
-    def _fallback_parts(self) -> list[ReplyPart]:
-        parts: list[ReplyPart] = [Text(text=self._persona.fallback)]
+    def _fallback_parts(self, text: str | None = None) -> list[ReplyPart]:
+        parts: list[ReplyPart] = [Text(text=text or self._persona.fallback)]
         if self._persona.fallback_suggestions:
             options = [Button(label=s, kind="message", value=s) for s in self._persona.fallback_suggestions]
             parts.append(QuickReplies(options=options))
@@ -532,7 +548,7 @@ class Engine:
             summary += f" · {scenario.title} ({step})"
         return TurnResult(
             intent=state.intent,
-            customer_id=conv.slots.get("order.customer_id"),
+            customer_id=conv.slots.get("order.customer_id") or None,
             order_id=order_id,
             issue_type=scenario.issue_type if scenario else None,
             summary=summary,
@@ -553,6 +569,28 @@ class Engine:
                 await sink.publish(handoff)
             except Exception as exc:  # a broken sink must not lose the customer's turn
                 self._log.error("handoff_sink_failed", sink=type(sink).__name__, error=str(exc))
+
+
+def _fill_names(text: str, brand: str, name: str) -> str:
+    """Persona texts may name the brand and the bot; nothing else is substituted."""
+    return text.replace("{brand}", brand).replace("{name}", name)
+
+
+def _filled(persona: Persona, *, brand: str, name: str) -> Persona:
+    """The persona with {brand} and {name} filled in every text, once."""
+    changes: dict[str, str | list[str]] = {
+        field: _fill_names(value, brand, name)
+        for field in persona.__struct_fields__
+        if isinstance(value := getattr(persona, field), str)
+    }
+    changes["fallback_suggestions"] = [_fill_names(s, brand, name) for s in persona.fallback_suggestions]
+    return msgspec.structs.replace(persona, **changes)
+
+
+def _says_leave(text: str, words: list[str]) -> bool:
+    """The customer wants out of the running scenario ("그만할래요", "처음으로")."""
+    squashed = text.replace(" ", "")
+    return any(word.replace(" ", "") in squashed for word in words) and len(squashed) <= 20
 
 
 def _payload_label(inbound: Inbound) -> str:

@@ -34,7 +34,9 @@ def _mask_value(value: Any) -> Any:
         return {key: _mask_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_mask_value(item) for item in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_for_log(str(value))  # exceptions and other objects are rendered as text: mask that
 
 
 # Fields the logging pipeline itself writes; they never carry customer data.

@@ -108,7 +108,7 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         )
         user = f"cli-{uuid.uuid4().hex[:8]}"
         choices: list[Button] = []
-        print(f"봇> {pack.bot.persona.greeting.format(brand=pack.bot.brand, name=pack.bot.name)}", file=stdout)
+        print(f"봇> {engine.persona.greeting}", file=stdout)
         if interactive:
             print("(번호를 입력하면 버튼을 누른 것과 같아요. 끝내려면 Ctrl+D)", file=stdout)
         while True:

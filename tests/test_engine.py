@@ -267,3 +267,91 @@ async def test_agent_owns_then_releases_the_conversation(pack: BotPack, http: ht
     roles = [e.role for e in conv.transcript]
     assert "agent" in roles and "system" in roles
     assert "010-2222-3333" not in msgspec.json.encode(conv).decode()
+
+
+async def test_a_failed_turn_does_not_use_up_its_idempotency_key(pack: BotPack, http: httpx.AsyncClient) -> None:
+    store = MemoryStore(lock_timeout_s=0.05)
+    engine = build_engine(pack, store, http=http)
+    async with store.lock("test:retry"):  # another turn holds the conversation: this one times out
+        with pytest.raises(TimeoutError):
+            await engine.handle(msg("retry", "안녕하세요", idem="m-1"))
+    retried = await engine.handle(msg("retry", "안녕하세요", idem="m-1"))
+    assert not retried.duplicate and retried.parts
+    assert (await engine.handle(msg("retry", "안녕하세요", idem="m-1"))).duplicate
+
+
+async def test_scenario_button_decides_before_the_escalation_words_in_its_label(
+    pack: BotPack, http: httpx.AsyncClient
+) -> None:
+    engine = build_engine(pack, MemoryStore(), http=http)
+    first = await engine.handle(msg("dispute", "환불하고 싶어요"))
+    button = next(b for p in first.parts if isinstance(p, QuickReplies) for b in p.options if "동의" in b.label)
+    turn = await engine.handle(msg("dispute", button.label, payload=button.value))
+    assert turn.handoff is not None and turn.handoff.reason == HandoffReason.REFUND_DISPUTE
+    assert turn.handoff.scenario_step and turn.handoff.scenario_step.startswith("refund_request/")
+    assert turn.handoff.priority == "high"
+
+
+async def test_an_old_button_re_asks_the_phone_instead_of_reusing_a_masked_one(
+    pack: BotPack, http: httpx.AsyncClient
+) -> None:
+    engine = build_engine(pack, MemoryStore(), http=http)
+    steps = ["AS 접수하고 싶어요", "누리비전 QLED 55", "화면에 세로줄이 생겨요", "내일", "네, 접수할게요"]
+    buttons: list = []
+    confirm = None
+    for text in steps:
+        pressed = next((b for b in buttons if b.label == text), None)
+        turn = await engine.handle(msg("old", text, payload=pressed.value if pressed else None))
+        buttons = [b for p in turn.parts if isinstance(p, QuickReplies) for b in p.options]
+        confirm = pressed or confirm
+    done = await engine.handle(msg("old", "010-1234-5678"))
+    assert "AS-" in texts(done.parts)
+    assert confirm is not None
+    again = await engine.handle(msg("old", confirm.label, payload=confirm.value))  # the old button
+    assert "AS-" not in texts(again.parts)
+    assert again.result.next_action == "ask"  # the phone is asked for again
+
+
+async def test_messages_made_only_of_personal_numbers(pack: BotPack, http: httpx.AsyncClient) -> None:
+    engine = build_engine(pack, MemoryStore(), http=http)
+    only_rrn = await engine.handle(msg("only", "900101-1234567"))
+    assert [e.name for e in only_rrn.events] == ["pii_refused"] and len(only_rrn.parts) == 1
+    only_phone = await engine.handle(msg("only", "010-1234-5678"))
+    assert only_phone.result.next_action == "answer"
+    assert not any(e.name in ("knowledge_answer", "fallback") for e in only_phone.events)
+    conv = await engine.store.load("test:only")
+    assert conv is not None and conv.fallback_count == 0
+
+
+async def test_leaving_and_restarting_a_scenario(pack: BotPack, http: httpx.AsyncClient) -> None:
+    engine = build_engine(pack, MemoryStore(), http=http)
+    shown = await engine.handle(msg("leave", "주문번호 ORD-20261101-0001 배송 어디쯤이에요"))
+    assert "612345678901" in texts(shown.parts)
+    other = await engine.handle(msg("leave", "ORD-20261101-0002 도 알려주세요"))
+    assert "배송완료" in texts(other.parts) and other.result.customer_id == "C-1002"
+    left = await engine.handle(msg("leave", "그만할래요"))
+    assert any(e.name == "scenario_left" for e in left.events)
+    assert (await engine.store.load("test:leave")).scenario is None  # type: ignore[union-attr]
+
+
+async def test_bad_rating_payload_and_fast_reply_while_handed_off(pack: BotPack, http: httpx.AsyncClient) -> None:
+    engine = build_engine(pack, MemoryStore(), http=http)
+    await engine.handle(msg("csat", "E101 오류가 떠요"))
+    await engine.handle(msg("csat", "해결됐어요"))
+    odd = await engine.handle(msg("csat", "csat", payload="csat:abc"))
+    assert not any(e.name == "csat" for e in odd.events)
+    await engine.handle(msg("csat", "상담원 연결해 주세요"))
+    assert await engine.fast_reply(msg("csat", "배송 기간이 얼마나 걸려요?")) == []
+    assert await engine.fast_reply(msg("someone-else", "배송 기간이 얼마나 걸려요?"))
+
+
+async def test_persona_texts_name_the_brand(pack: BotPack, http: httpx.AsyncClient, tmp_path: Path) -> None:
+    root = tmp_path / "pack"
+    shutil.copytree(DEMO_BOT, root)
+    bot = (root / "bot.yaml").read_text(encoding="utf-8")
+    bot = bot.replace("  handoff: |-", "  handoff: |-\n    {brand} 상담직원을 연결해 드릴게요.", 1)
+    (root / "bot.yaml").write_text(bot, encoding="utf-8")
+    engine = build_engine(load_pack(root), MemoryStore(), http=http)
+    assert "누리전자 상담직원을 연결해 드릴게요." in engine.persona.handoff
+    turn = await engine.handle(msg("brand", "상담원 연결해 주세요"))
+    assert "{brand}" not in texts(turn.parts) and "누리전자 상담직원" in texts(turn.parts)

@@ -139,3 +139,13 @@ def test_console_mode_is_masked_as_well() -> None:
 def test_unknown_level_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown log level 'LOUD'"):
         configure_logging("LOUD", stream=io.StringIO())
+
+
+def test_objects_logged_as_values_are_masked_when_rendered() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    get_logger().info("tool failed", error=ValueError(f"card {CARD}"), attempts=2, ok=False)
+    (line,) = _lines(stream)
+    assert line["error"] == "card <CARD_1>"
+    assert line["attempts"] == 2 and line["ok"] is False
+    _assert_no_raw_pii(stream.getvalue())

@@ -226,6 +226,8 @@ def test_phones(text: str, phones: list[str]) -> None:
         ("이번주 목요일", ["2026-11-19"]),
         ("어제 주문했어요", ["2026-11-20"]),
         ("2월 30일", []),  # not a date
+        ("1월 5일에 와주세요", ["2027-01-05"]),  # no year and already past: next year's
+        ("1/5", ["2027-01-05"]),
     ],
 )
 def test_dates(text: str, dates: list[str]) -> None:

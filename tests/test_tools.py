@@ -340,6 +340,7 @@ async def test_get_order_in_transit(registry: ToolRegistry) -> None:
         "delivered_at": "",
         "ordered_at": "2026-11-18",
         "items": "누리링크 AX3000 외 1건",
+        "customer_id": "c1",
     }
 
 

@@ -4,7 +4,9 @@ Only general answers are cached (the model marked them `general_answer`, no pers
 tools other than knowledge search), so a hit can never leak one customer's data to another. Keys are
 scoped by a fingerprint of the prompt inputs (persona, policies, FAQ), so editing the pack invalidates
 old answers. Exact duplicates are found by key after normalisation (case, spacing, punctuation);
-near-duplicates by character-bigram Jaccard similarity against a bounded index of recent questions.
+near-duplicates by character-bigram Jaccard similarity against a bounded index of recent questions,
+and only when their digit and Latin tokens (sizes, model names, order ids) are identical: "55인치" and
+"65인치" questions are a few bigrams apart but want different answers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from core.store.base import Store
 _INDEX_SIZE = 200
 _MIN_CHARS = 4  # "네", "환불?" are too short to be sure what was asked
 _STRIP_RE = re.compile(r"[\s\W_]+", re.UNICODE)
+_EXACT_TOKEN_RE = re.compile(r"[0-9]+|[a-z]+")
 
 
 class CachedAnswer(msgspec.Struct, kw_only=True):
@@ -35,6 +38,11 @@ def normalize_question(text: str) -> str:
 
 def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+
+def exact_tokens(normalized: str) -> list[str]:
+    """Digit and Latin runs, in order: the parts of a question a near match must not change."""
+    return _EXACT_TOKEN_RE.findall(normalized)
 
 
 def similarity(a: str, b: str) -> float:
@@ -61,7 +69,10 @@ class AnswerCache:
         if found is not None or self._min_similarity >= 1.0:
             return found
         best, best_score = None, self._min_similarity
+        tokens = exact_tokens(normalized)
         for candidate in await self._index():
+            if exact_tokens(candidate) != tokens:
+                continue
             score = similarity(normalized, candidate)
             if score >= best_score:
                 best, best_score = candidate, score

@@ -3,20 +3,25 @@
 Any OpenAI-compatible server works (OpenAI, vLLM, Ollama, LM Studio, llama.cpp server): only
 `/chat/completions` is used, tool-call deltas are accumulated by hand and usage is read when the server
 sends it. Every SDK/HTTP failure surfaces as one exception type, `ModelUnavailable`.
+
+The output cap goes out as `max_completion_tokens` to OpenAI and as `max_tokens` elsewhere: OpenAI
+deprecated `max_tokens` (its reasoning models reject it), while local servers (llama.cpp, Ollama, older
+vLLM) read only `max_tokens` and silently ignore the newer name.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 import openai
 
 from core.brain.config import BrainConfig, Connection
+from core.brain.stream import TextSink
 
-TextSink = Callable[[str], Awaitable[None]]
+OutputCapParam = Literal["max_completion_tokens", "max_tokens"]
 
 
 class ModelUnavailable(Exception):
@@ -34,8 +39,7 @@ class ToolCallRequest:
     arguments: str  # raw JSON text as the model wrote it
 
 
-@dataclass(slots=True)
-class Usage:
+class Usage(msgspec.Struct, kw_only=True):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -54,7 +58,6 @@ class Completion:
     tool_calls: list[ToolCallRequest]
     usage: Usage
     refusal: str | None = None
-    finish_reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -72,6 +75,10 @@ class _ToolCallBuffer:
     arguments: list[str] = field(default_factory=list)
 
 
+def is_openai(base_url: str | None) -> bool:
+    return base_url is None or "api.openai.com" in base_url
+
+
 def make_openai_client(config: BrainConfig, connection: Connection) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(
         api_key=connection.api_key,
@@ -82,9 +89,12 @@ def make_openai_client(config: BrainConfig, connection: Connection) -> openai.As
 
 
 class ModelClient:
-    def __init__(self, sdk: openai.AsyncOpenAI, *, send_prompt_cache_key: bool) -> None:
+    def __init__(
+        self, sdk: openai.AsyncOpenAI, *, send_prompt_cache_key: bool, output_cap_param: OutputCapParam
+    ) -> None:
         self._sdk = sdk
         self._send_prompt_cache_key = send_prompt_cache_key
+        self._output_cap_param = output_cap_param
         self.stats = ClientStats()
 
     async def complete(
@@ -96,7 +106,7 @@ class ModelClient:
         tool_choice: str | None = None,
         response_format: dict[str, Any] | None = None,
         temperature: float | None = None,
-        max_completion_tokens: int | None = None,
+        max_output_tokens: int | None = None,
         prompt_cache_key: str | None = None,
         on_content: TextSink | None = None,
     ) -> Completion:
@@ -112,8 +122,8 @@ class ModelClient:
             params["response_format"] = response_format
         if temperature is not None:
             params["temperature"] = temperature
-        if max_completion_tokens:
-            params["max_completion_tokens"] = max_completion_tokens
+        if max_output_tokens:
+            params[self._output_cap_param] = max_output_tokens
         if prompt_cache_key and self._send_prompt_cache_key:
             params["prompt_cache_key"] = prompt_cache_key
         started = time.perf_counter()
@@ -133,14 +143,12 @@ class ModelClient:
         refusal: list[str] = []
         calls: dict[int, _ToolCallBuffer] = {}
         usage = Usage()
-        finish: str | None = None
         async with stream:
             async for chunk in stream:
                 if chunk.usage is not None:
                     usage = _usage(chunk.usage)
                 for choice in chunk.choices[:1]:
                     delta = choice.delta
-                    finish = choice.finish_reason or finish
                     if delta.content:
                         content.append(delta.content)
                         await on_content(delta.content)
@@ -160,7 +168,6 @@ class ModelClient:
             ],
             usage=usage,
             refusal="".join(refusal) or None,
-            finish_reason=finish,
         )
 
 
@@ -177,7 +184,6 @@ def _from_response(response: Any) -> Completion:
         ],
         usage=_usage(response.usage),
         refusal=getattr(message, "refusal", None),
-        finish_reason=response.choices[0].finish_reason,
     )
 
 

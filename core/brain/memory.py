@@ -12,10 +12,12 @@ conversation by the engine).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
+from core.brain.client import Usage
 from core.conversation import Conversation
 from core.messages import TranscriptEntry
 
@@ -24,11 +26,9 @@ _EXTRACT_LINE_CHARS = 80
 _EXTRACT_MAX_CHARS = 900
 
 
-class UsageTotals(msgspec.Struct, kw_only=True):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cached_prompt_tokens: int = 0
+class UsageTotals(Usage, kw_only=True):
+    """A conversation's token totals (`Usage.add`) plus its call and turn counts."""
+
     model_calls: int = 0
     cache_hits: int = 0  # turns answered from the duplicate-question cache
     turns: int = 0
@@ -95,9 +95,10 @@ def as_messages(entries: list[TranscriptEntry]) -> list[dict[str, Any]]:
     return messages
 
 
-def transcript_text(entries: list[TranscriptEntry]) -> str:
+def transcript_text(entries: list[TranscriptEntry], line: Callable[[str], str] = str) -> str:
+    """The lines as a transcript for the summariser; `line` prepares each line's text."""
     names = {"customer": "고객", "bot": "챗봇", "agent": "상담직원"}
-    return "\n".join(f"{names.get(e.role, e.role)}: {e.text}" for e in entries)
+    return "\n".join(f"{names.get(e.role, e.role)}: {line(e.text)}" for e in entries)
 
 
 def extract_summary(previous: str, entries: list[TranscriptEntry]) -> str:

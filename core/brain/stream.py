@@ -14,10 +14,13 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 
+TextSink = Callable[[str], Awaitable[None]]  # where streamed reply text goes (a channel's writer)
+
 _REPLY_KEY_RE = re.compile(r'"reply"\s*:\s*"')
-_PARTIAL_PLACEHOLDER_RE = re.compile(r"<[A-Z]*(?:_\d*)?$")
+# "<PHONE_1>" or "<EARLIER_PHONE_12>" cut anywhere
+_PARTIAL_PLACEHOLDER_RE = re.compile(r"<[A-Z_]*\d*$")
 _TRAILING_NUMBER_RE = re.compile(r"[+(]?\d[\d\s().\-]*$")
-_MAX_PLACEHOLDER = 16
+_MAX_PLACEHOLDER = 24
 
 
 class ReplyFieldStream:
@@ -84,14 +87,13 @@ class PlaceholderStream:
     def __init__(
         self,
         restore: Callable[[str], str],
-        sink: Callable[[str], Awaitable[None]],
+        sink: TextSink,
         scrub: Callable[[str], str] = lambda text: text,
     ) -> None:
         self._restore = restore
         self._scrub = scrub
         self._sink = sink
         self._pending = ""
-        self.sent: list[str] = []
 
     async def feed(self, text: str) -> None:
         self._pending += text
@@ -111,6 +113,4 @@ class PlaceholderStream:
 
     async def _emit(self, text: str) -> None:
         if text:
-            restored = self._restore(self._scrub(text))
-            self.sent.append(restored)
-            await self._sink(restored)
+            await self._sink(self._restore(self._scrub(text)))

@@ -154,9 +154,6 @@ class ToolBox:
         )
         return specs
 
-    def knows(self, name: str) -> bool:
-        return name in self._by_model_name
-
     async def call(self, name: str, args: dict[str, Any]) -> ToolOutcome:
         """Run a registry tool (its own time limit applies); failures come back as `error`."""
         tool = self._by_model_name.get(name)

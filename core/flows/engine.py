@@ -18,7 +18,7 @@ from core.messages import Button, Card, HandoffReason, Image, QuickReplies, Repl
 from core.nlu.entities import extract_entities
 from core.nlu.normalize import normalize
 from core.pack.schema import Ask, BotPack, Choice, EndState, Scenario, Step
-from core.policy.pii import PiiKind, partial_mask
+from core.policy.pii import PiiKind, partial_mask, strip_placeholders
 from core.tools.registry import ToolError, ToolRegistry
 
 MAX_STEPS_PER_TURN = 25  # guards against a pack whose `next` chain loops
@@ -81,6 +81,8 @@ class FlowEngine:
         step = scenario.steps.get(step_id) if scenario else None
         if scenario is None or step is None or not 0 <= index < len(step.choices):
             return None
+        if conv.scenario is None or conv.scenario.scenario_id != scenario_id:
+            _forget_answers(conv, scenario)  # an old button re-enters a finished scenario: ask afresh
         conv.scenario = ScenarioState(scenario_id=scenario_id, step_id=step_id)
         return await self._take_choice(conv, scenario, step.choices[index])
 
@@ -99,6 +101,15 @@ class FlowEngine:
             return None
         return await self._take_choice(conv, scenario, choice)
 
+    def answers_an_ask(self, conv: Conversation, answer: StepInput) -> bool:
+        """Whether the text carries an order id / error code that the running scenario asks for."""
+        assert conv.scenario is not None
+        scenario = self._pack.scenarios.get(conv.scenario.scenario_id)
+        return scenario is not None and any(
+            step.ask is not None and step.ask.type in ("order_id", "error_code") and self._validate(step.ask, answer)
+            for step in scenario.steps.values()
+        )
+
     def reprompt(self, conv: Conversation) -> FlowOutcome:
         """Repeat the waiting step's question with its buttons (the answer did not fit)."""
         assert conv.scenario is not None
@@ -113,12 +124,6 @@ class FlowEngine:
         scenario = self._pack.scenarios[conv.scenario.scenario_id]
         step = scenario.steps[conv.scenario.step_id]
         return self._waiting_parts(conv, scenario, conv.scenario.step_id, step)
-
-    def waiting_step(self, conv: Conversation) -> Step | None:
-        if conv.scenario is None:
-            return None
-        scenario = self._pack.scenarios.get(conv.scenario.scenario_id)
-        return scenario.steps.get(conv.scenario.step_id) if scenario else None
 
     # --- stepping ------------------------------------------------------------------------------
 
@@ -156,8 +161,9 @@ class FlowEngine:
             step = scenario.steps[step_id]
             conv.scenario = ScenarioState(scenario_id=scenario.id, step_id=step_id)
             outcome.last_step = step_id
-            if step.ask is not None and conv.slots.get(step.ask.slot):
-                # Already known (pre-filled from the triggering message): don't ask again.
+            if step.ask is not None and step.ask.type != "phone" and conv.slots.get(step.ask.slot):
+                # Already known (pre-filled from the triggering message): don't ask again. A phone is
+                # always asked: only the turn it is typed in has the real number for a tool.
                 assert step.next is not None
                 step_id = step.next
                 continue
@@ -275,7 +281,7 @@ class FlowEngine:
         if kind == "text":
             return (text, text) if len(normalize(text)) >= 2 else None
         if kind == "number":
-            digits = re.sub(r"[^\d]", "", text)
+            digits = re.sub(r"[^\d]", "", strip_placeholders(text))
             return (digits, digits) if digits else None
         if kind == "regex":
             return (text, text) if ask.pattern and re.fullmatch(ask.pattern, text) else None

@@ -95,6 +95,8 @@ def _dates(text: str, today: dt.date) -> list[str]:
     for pattern in (_MONTH_DAY, _SLASH_DATE):
         for match in pattern.finditer(text):
             iso = _date(today.year, int(match.group(1)), int(match.group(2)))
+            if iso and iso < today.isoformat():  # no year given: a day already past means next year's
+                iso = _date(today.year + 1, int(match.group(1)), int(match.group(2)))
             if iso:
                 found.append((match.start(), iso))
             text = _blank(text, match)

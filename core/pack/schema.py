@@ -43,6 +43,7 @@ class Persona(_Spec, kw_only=True):
     agent_busy: str = "상담직원이 확인 중이에요. 조금만 기다려 주세요."  # bot silent while an agent owns it
     knowledge_intro: str = ""  # optional line before a knowledge answer
     knowledge_guess: str = "혹시 이런 내용을 찾으시나요?"  # low-confidence knowledge suggestions
+    scenario_left: str = "알겠어요, 진행하던 안내는 여기서 멈출게요. 다른 도움이 필요하시면 말씀해 주세요."
 
 
 class Route(_Spec, kw_only=True):
@@ -73,6 +74,10 @@ class BotSettings(_Spec, kw_only=True):
     routes: dict[str, Route] = {}
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
     transcript_keep: int = 50  # transcript lines kept per conversation
+    # Short messages containing one of these leave a running scenario.
+    leave_words: list[str] = msgspec.field(
+        default_factory=lambda: ["그만할래", "그만 할래", "그만할게", "처음으로", "처음부터", "나갈래", "종료할래"]
+    )
 
 
 # --- intents.yaml --------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ _START = r"(?<![0-9A-Za-z@._+\-])(?<!\d,)"
 _END = r"(?![0-9A-Za-z@])(?![-.,]\d)"
 _SEP = r"(?:\s?[-.]\s?|\s)?"  # "010-1234-5678", "010 1234 5678", "010 - 1234 - 5678"
 
-_RRN_RE = re.compile(_START + r"(?P<ymd>\d{6})(?:\s?[-–]\s?|\s)?(?P<g>[1-8])\d{6}" + _END)
+_RRN_RE = re.compile(_START + r"(?P<ymd>\d{6})(?:\s?[-–.]\s?|\s)?(?P<g>[1-8])\d{6}" + _END)
 
 _CARD_RE = re.compile(
     _START
@@ -101,11 +101,7 @@ _ACCOUNT_GROUPINGS = (
     (3, 3, 6), (3, 2, 4, 3), (4, 4, 4), (3, 2, 6),
 )  # fmt: skip
 _ACCOUNT_GROUPED_RE = re.compile(
-    _START
-    + "(?:"
-    + "|".join("-".join(rf"\d{{{n}}}" for n in grouping) for grouping in _ACCOUNT_GROUPINGS)
-    + ")"
-    + _END
+    _START + "(?:" + "|".join("-".join(rf"\d{{{n}}}" for n in grouping) for grouping in _ACCOUNT_GROUPINGS) + ")" + _END
 )
 # Unbroken runs need context; "원" after the run makes it a price.
 _DIGIT_RUN_RE = re.compile(_START + r"\d{10,14}" + _END + r"(?!\s?원)")
@@ -177,9 +173,7 @@ def _has_cue(text: str, start: int, end: int, cue: re.Pattern[str]) -> bool:
 
 
 def _nearest_before(text: str, start: int, cue: re.Pattern[str]) -> int | None:
-    return min(
-        (start - m.end() for m in cue.finditer(text, max(0, start - _CUE_BEFORE), start)), default=None
-    )
+    return min((start - m.end() for m in cue.finditer(text, max(0, start - _CUE_BEFORE), start)), default=None)
 
 
 def _nearest_after(text: str, end: int, cue: re.Pattern[str]) -> int | None:
@@ -207,9 +201,7 @@ def _labelled_not_card(text: str, start: int, end: int) -> bool:
     """A short unbroken run that is a tracking number, or labelled as an order number, not a card."""
     if _has_cue(text, start, end, _TRACKING_CUE_RE):
         return True
-    return _closer(
-        _nearest_before(text, start, _NOT_ACCOUNT_CUE_RE), _nearest_before(text, start, _CARD_CUE_RE)
-    )
+    return _closer(_nearest_before(text, start, _NOT_ACCOUNT_CUE_RE), _nearest_before(text, start, _CARD_CUE_RE))
 
 
 # --- candidate finders ---------------------------------------------------------------------------
@@ -348,6 +340,11 @@ def _partial_phone(value: str, digits: str) -> str:
 def restore(text: str, originals: dict[str, str]) -> str:
     """Put the originals back into their placeholders; unknown placeholders are left as they are."""
     return _PLACEHOLDER_RE.sub(lambda m: originals.get(m.group(), m.group()), text)
+
+
+def strip_placeholders(text: str) -> str:
+    """The text without its PII placeholders (for intent and FAQ matching, which must not see them)."""
+    return _PLACEHOLDER_RE.sub(" ", text).strip()
 
 
 def mask_for_log(text: str) -> str:

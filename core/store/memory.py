@@ -40,7 +40,7 @@ class MemoryStore:
         retention_s: float = 86400 * 30,
         clock: Callable[[], float] = time.monotonic,
         *,
-        lock_timeout_s: float = 15.0,
+        lock_timeout_s: float = 30.0,  # above the LLM brain's turn timeout (25 s)
         sweep_interval_s: float = 60.0,
     ) -> None:
         _check_ttl(retention_s)

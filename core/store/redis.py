@@ -47,8 +47,8 @@ class RedisStore:
         retention_s: float = 86400 * 30,
         prefix: str = "sangdam:",
         *,
-        lock_lease_s: float = 30.0,
-        lock_timeout_s: float = 15.0,
+        lock_lease_s: float = 60.0,
+        lock_timeout_s: float = 30.0,
         owns_client: bool = False,
     ) -> None:
         if client.get_connection_kwargs().get("decode_responses"):
@@ -68,8 +68,8 @@ class RedisStore:
         retention_s: float = 86400 * 30,
         prefix: str = "sangdam:",
         *,
-        lock_lease_s: float = 30.0,
-        lock_timeout_s: float = 15.0,
+        lock_lease_s: float = 60.0,
+        lock_timeout_s: float = 30.0,
     ) -> RedisStore:
         client = aioredis.Redis.from_url(url)
         return cls(

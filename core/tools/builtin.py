@@ -79,6 +79,7 @@ _ORDER_FIELDS = (
     "delivered_at",
     "ordered_at",
     "items",
+    "customer_id",
 )
 
 
@@ -142,6 +143,7 @@ def _order_result(order: Order) -> dict[str, str]:
         "delivered_at": order.delivered_at or "",
         "ordered_at": order.ordered_at,
         "items": _items_summary(order),
+        "customer_id": order.customer_id,
     }
 
 
