@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from core.knowledge.search import KnowledgeIndex, calibrate
+from core.pack.loader import load_pack
 from core.pack.schema import FaqEntry, FaqFile
+from core.settings import DEMO_BOT
 
 DEMO_FAQ = Path(__file__).resolve().parents[1] / "bots" / "demo" / "faq.yaml"
 
@@ -138,3 +140,10 @@ def test_demo_faq_unrelated() -> None:
     index = KnowledgeIndex(faq)
     for query in ["오늘 날씨 어때", "주식 추천해줘", "배고파"]:
         assert all(hit.score < 0.3 for hit in index.search(query)), query
+
+
+@pytest.mark.parametrize("query", ["test", "how", "usb", "lan", "abcd efgh"])
+def test_short_english_words_do_not_look_like_an_faq(query: str) -> None:
+    index = KnowledgeIndex(load_pack(DEMO_BOT).faq)
+    hits = index.search(query, limit=1)
+    assert not hits or hits[0].score < 0.3

@@ -34,7 +34,10 @@ def char_ngrams(normalized: str, n_min: int = 1, n_max: int = 4, boundaries: boo
     for match in _LATIN_TOKEN.finditer(normalized):
         token = match.group().replace(" ", "")
         grams["#" + token] += 1
-        grams["%" + _shape(token)] += 1
+        if any(ch.isdigit() for ch in token):
+            # Shapes generalise codes ("E101" ~ "E205"); for plain words ("test", "usb") they would
+            # make every short English word look alike.
+            grams["%" + _shape(token)] += 1
     rest = _LATIN_TOKEN.sub(" ", normalized)
     compact = rest.replace(" ", "")
     for n in range(n_min, n_max + 1):
