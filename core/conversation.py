@@ -35,6 +35,11 @@ class Conversation(msgspec.Struct, kw_only=True):
     created_at: float = msgspec.field(default_factory=time.time)
     updated_at: float = msgspec.field(default_factory=time.time)
 
+    def note_tool(self, name: str, keep: int = 20) -> None:
+        """Record a tool call for handoff packets, keeping the newest `keep`."""
+        self.tools_tried.append(name)
+        del self.tools_tried[:-keep]
+
     def remember(self, role: Literal["customer", "bot", "agent", "system"], text: str, keep: int) -> None:
         """Append a (masked) line to the transcript, keeping the newest `keep` lines."""
         self.transcript.append(TranscriptEntry(role=role, text=text))

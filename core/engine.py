@@ -368,7 +368,8 @@ class Engine:
         state.events.append(Event(name="llm_turn", data={"action": reply.action, **reply.usage}))
         for tool in reply.tools_called:
             state.events.append(Event(name="tool_call", data={"tool": tool}))
-        conv.tools_tried.extend(reply.tools_called)
+        for tool in reply.tools_called:
+            conv.note_tool(tool)
         if reply.start_scenario and reply.start_scenario in self.pack.scenarios:
             state.events.append(Event(name="scenario_start", data={"scenario": reply.start_scenario}))
             state.scenario_id = reply.start_scenario

@@ -12,6 +12,7 @@ confidently, as the last step before "I don't know" (core/engine.py, `_understan
 - model unreachable, HTTP error, timeout -> action "answer" with the pack's safe apology text and
                                            result.next_action "fallback"; the engine decides what next
                                            (suggestions, or a handoff after repeated fallbacks)
+- the conversation's token budget is spent -> the same fallback, without a model call
 
 Handoff is decided only by the structured `action` or the request_handoff tool, never read from text.
 Every request carries masked text only; the reply is restored for the customer where allowed.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,7 +30,7 @@ import msgspec
 import structlog
 
 from core.brain.cache import AnswerCache, CachedAnswer
-from core.brain.client import Completion, ModelClient, ModelUnavailable, Usage, make_openai_client
+from core.brain.client import Completion, ModelClient, ModelUnavailable, Usage, is_openai, make_openai_client
 from core.brain.config import BrainConfig, load_brain_config
 from core.brain.memory import (
     BrainState,
@@ -39,7 +40,7 @@ from core.brain.memory import (
     split_for_summary,
     transcript_text,
 )
-from core.brain.pii_guard import PLACEHOLDER_RE, TurnPii
+from core.brain.pii_guard import ANY_PLACEHOLDER_RE, EARLIER_RE, EarlierNames, TurnPii
 from core.brain.prompt import (
     MODEL_HANDOFF_REASONS,
     OTHER_INTENT,
@@ -51,7 +52,7 @@ from core.brain.prompt import (
     system_prompt,
     turn_context,
 )
-from core.brain.stream import PlaceholderStream, ReplyFieldStream
+from core.brain.stream import PlaceholderStream, ReplyFieldStream, TextSink
 from core.brain.tools import REQUEST_HANDOFF, START_SCENARIO, ToolBox
 from core.conversation import Conversation
 from core.knowledge.search import KnowledgeHit
@@ -63,7 +64,6 @@ from core.store.base import Store
 from core.tools.registry import ToolError, ToolRegistry
 
 BrainAction = Literal["answer", "ask", "handoff", "resolve"]
-TextSink = Callable[[str], Awaitable[None]]
 _CACHEABLE_TOOLS = {"kb_search"}  # general knowledge lookups do not make an answer personal
 
 
@@ -147,6 +147,12 @@ class Brain:
         """One turn. Never raises; see the module docstring for what each failure becomes."""
         turn = _Turn(pii=TurnPii(request.pii_originals, self.config.restore_pii))
         state = BrainState.load(request.conversation)
+        budget = self.config.max_conversation_tokens
+        if budget and state.usage.total_tokens >= budget:
+            self._log.warning("brain_budget_spent", total_tokens=state.usage.total_tokens)
+            reply = self._unavailable(request, turn)
+            self._record(request.conversation, state, turn, reply)
+            return reply
         try:
             async with asyncio.timeout(self.config.turn_timeout_s):
                 reply = await self._respond(request, state, turn)
@@ -161,7 +167,7 @@ class Brain:
 
     async def _respond(self, request: BrainRequest, state: BrainState, turn: _Turn) -> BrainReply:
         question = turn.pii.mask(request.masked_text)
-        if self._cache is not None and not PLACEHOLDER_RE.search(question):
+        if self._cache is not None and not ANY_PLACEHOLDER_RE.search(question):
             hit = await self._cache.get(question)
             if hit is not None:
                 return await self._from_cache(request, turn, hit)
@@ -172,18 +178,25 @@ class Brain:
     # --- messages --------------------------------------------------------------------------------
 
     def _messages(self, request: BrainRequest, state: BrainState, turn: _Turn, question: str) -> list[dict[str, Any]]:
+        # Earlier texts (summary, history, collected fields) are renamed in this fixed order, so the
+        # history keeps its names from turn to turn.
+        earlier = EarlierNames()
         # One system message: strict chat templates (Mistral, Gemma) reject system turns elsewhere. The
         # summary comes after the stable prompt, so the cached prefix still covers the prompt.
-        system = self._system + (f"\n\n# Earlier in this conversation\n{state.summary}" if state.summary else "")
+        system = self._system
+        if state.summary:
+            system += f"\n\n# Earlier in this conversation\n{turn.pii.mask_earlier(state.summary, earlier)}"
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
         recent = history(request.conversation.transcript, request.masked_text, state.summary_until)
-        for message in as_messages(recent):
+        # Renamed line by line, before consecutive lines are joined: each line was masked on its own.
+        renamed = [msgspec.structs.replace(e, text=earlier.rename(e.text)) for e in recent]
+        for message in as_messages(renamed):
             messages.append({**message, "content": turn.pii.mask(message["content"])})
         hits = [
             (hit.entry.question, hit.entry.answer, hit.score) for hit in request.knowledge[: self.config.knowledge_hits]
         ]
         hint = (request.prediction.intent, request.prediction.confidence) if request.prediction else None
-        slots = {k: turn.pii.mask(v) for k, v in request.conversation.slots.items()}
+        slots = {k: turn.pii.mask_earlier(v, earlier) for k, v in request.conversation.slots.items()}
         context = turn_context(hits, hint, slots)
         # The turn's context rides with the customer's message: last, so everything before it is cacheable.
         content = f"{turn.pii.mask(context)}\n\n# Customer message\n{question}" if context else question
@@ -198,12 +211,16 @@ class Brain:
         summary = None
         if self.config.summarize_with_model:
             summary = await self._summarise(state.summary, to_fold, turn)
-        state.summary = summary or extract_summary(state.summary, to_fold)
+        # Stored masked: the model may have written a number in its summary.
+        state.summary = mask_pii(summary or extract_summary(state.summary, to_fold)).text
         state.summary_until = to_fold[-1].at
         state.summarised_turns += sum(1 for e in to_fold if e.role == "customer")
 
     async def _summarise(self, previous: str, entries: list[Any], turn: _Turn) -> str | None:
-        text = (f"Earlier summary:\n{previous}\n\n" if previous else "") + transcript_text(entries)
+        earlier = EarlierNames()
+        text = (f"Earlier summary:\n{earlier.rename(previous)}\n\n" if previous else "") + transcript_text(
+            entries, earlier.rename
+        )
         try:
             completion = await self.client.complete(
                 model=self.config.summary_model or self.config.model,
@@ -212,7 +229,7 @@ class Brain:
                     {"role": "user", "content": turn.pii.mask(text)},
                 ],
                 temperature=0.0,
-                max_completion_tokens=300,
+                max_output_tokens=300,
             )
         except ModelUnavailable:
             return None  # the extract is good enough; the answer matters more than the summary
@@ -292,7 +309,7 @@ class Brain:
             tool_choice=None if tools_allowed else "none",
             response_format=self._response_format,
             temperature=self.config.temperature,
-            max_completion_tokens=self.config.max_completion_tokens,
+            max_output_tokens=self.config.max_completion_tokens,
             prompt_cache_key=f"sangdam:{self._pack.bot.id}:{self.fingerprint}",
             on_content=sink.feed if sink is not None else None,
         )
@@ -306,6 +323,10 @@ class Brain:
     ) -> BrainReply | tuple[str, bool]:
         """A finished reply (scenario, handoff, failure) or (tool message content, args were invalid)."""
         turn.tools_called.append(name)
+        if EARLIER_RE.search(raw_args):
+            # Its original is gone (never stored); using it would send the placeholder text itself.
+            error = "a value like <EARLIER_PHONE_1> comes from an earlier message and cannot be used; ask again"
+            return json.dumps({"error": error}), True
         try:
             args = json.loads(turn.pii.for_tool(raw_args) or "{}")
         except ValueError:
@@ -327,7 +348,8 @@ class Brain:
         if outcome.error is not None:
             self._log.warning("brain_tool_error", tool=name, kind=outcome.error.kind)
             if outcome.error.kind == "invalid_args":
-                return json.dumps({"error": outcome.error.message}, ensure_ascii=False), True
+                # The message may quote the arguments, which now hold restored personal values.
+                return turn.pii.mask(json.dumps({"error": outcome.error.message}, ensure_ascii=False)), True
             return self._tool_failure(request, turn, name, outcome.error)
         return turn.pii.mask(outcome.content), False
 
@@ -379,7 +401,7 @@ class Brain:
             and decision.general_answer
             and decision.action == "answer"
             and set(turn.tools_called) <= _CACHEABLE_TOOLS
-            and not PLACEHOLDER_RE.search(question + decision.reply)
+            and not ANY_PLACEHOLDER_RE.search(question + decision.reply)
         ):
             await self._cache.put(
                 question,
@@ -465,10 +487,7 @@ class Brain:
 
     def _record(self, conversation: Conversation, state: BrainState, turn: _Turn, reply: BrainReply) -> None:
         totals = state.usage
-        totals.prompt_tokens += turn.usage.prompt_tokens
-        totals.completion_tokens += turn.usage.completion_tokens
-        totals.total_tokens += turn.usage.total_tokens
-        totals.cached_prompt_tokens += turn.usage.cached_prompt_tokens
+        totals.add(turn.usage)
         totals.model_calls += turn.model_calls
         totals.cache_hits += int(turn.cached)
         totals.turns += 1
@@ -519,11 +538,12 @@ def build_brain(
         return None
     brain_config, connection = loaded
     persona = load_persona(pack, brain_config.brain_file)
-    send_cache_key = (
-        brain_config.prompt_cache_key
-        if brain_config.prompt_cache_key is not None
-        else connection.base_url is None or "api.openai.com" in connection.base_url
+    openai_api = is_openai(connection.base_url)
+    send_cache_key = brain_config.prompt_cache_key if brain_config.prompt_cache_key is not None else openai_api
+    client = ModelClient(
+        make_openai_client(brain_config, connection),
+        send_prompt_cache_key=send_cache_key,
+        output_cap_param="max_completion_tokens" if openai_api else "max_tokens",
     )
-    client = ModelClient(make_openai_client(brain_config, connection), send_prompt_cache_key=send_cache_key)
     toolbox = ToolBox(tools, sorted(pack.scenarios))
     return Brain(brain_config, pack, persona, toolbox, client, store)

@@ -37,7 +37,9 @@ class BrainConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     summary_model: str | None = None  # None = model
     timeout_s: float = 20.0  # per HTTP request to the model
     max_retries: int = 1  # SDK retries of one request (connection errors, 408/409/429/5xx)
-    turn_timeout_s: float = 45.0  # the whole turn, tool loop included
+    # The whole turn, tool loop included. Keep it below the store's conversation-lock wait (memory
+    # store 30 s, Redis lease 60 s): a turn must end before another worker may take the conversation.
+    turn_timeout_s: float = 25.0
     max_tool_steps: int = 4  # model calls that may request tools in one turn
     window_turns: int = 6  # recent customer turns sent verbatim
     summary_after_turns: int = 10  # customer turns kept before older ones are folded into the summary
@@ -47,7 +49,8 @@ class BrainConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stream: bool = True  # stream reply text to channels that pass a sink
     structured_output: StructuredOutput = "json_schema"  # json_object/prompt for servers without schemas
     temperature: float | None = 0.2
-    max_completion_tokens: int = 700
+    max_completion_tokens: int = 700  # sent as max_tokens to servers other than api.openai.com
+    max_conversation_tokens: int = 0  # total tokens one conversation may spend; 0 = no cap
     max_reply_chars: int = 700  # longer replies fail validation (the prompt says 3 sentences)
     knowledge_hits: int = 3  # knowledge entries put in the turn context
     restore_pii: list[str] = msgspec.field(default_factory=lambda: ["PHONE", "EMAIL"])
@@ -61,6 +64,8 @@ class BrainConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise BrainConfigError("brain.window_turns must be >= 1 and <= brain.summary_after_turns")
         if self.timeout_s <= 0 or self.turn_timeout_s <= 0:
             raise BrainConfigError("brain.timeout_s and brain.turn_timeout_s must be positive")
+        if self.max_conversation_tokens < 0:
+            raise BrainConfigError("brain.max_conversation_tokens must be 0 (no cap) or positive")
         if not 0 < self.cache_similarity <= 1:
             raise BrainConfigError("brain.cache_similarity must be in (0, 1]")
 

@@ -152,7 +152,8 @@ def system_prompt(persona: BrainPersona, pack: BotPack, intents: list[str]) -> s
         "- Order status comes only from get_order; never guess it. Create tickets only with create_ticket "
         "after the customer gave every required field.\n"
         "- Text like <PHONE_1> is a masked personal value: keep it exactly as it is; never ask for "
-        "resident registration (주민등록) or card numbers.",
+        "resident registration (주민등록) or card numbers. <EARLIER_PHONE_1> and the like are values from "
+        "earlier messages that can no longer be used (not in tools, not in replies): ask the customer again.",
         "# Guided flows (call start_scenario when the customer's need matches one)\n" + scenarios if scenarios else "",
         "# Output\nWhen you do not call a tool, reply with one JSON object only, no prose around it:\n"
         f"{schema}\n"

@@ -114,7 +114,7 @@ class FlowEngine:
         """Repeat the waiting step's question with its buttons (the answer did not fit)."""
         assert conv.scenario is not None
         conv.scenario.retries += 1
-        parts: list[ReplyPart] = [Text(text="아래 버튼 중에서 골라 주세요.")]
+        parts: list[ReplyPart] = [Text(text=self._pack.bot.persona.choose_button)]
         parts.extend(self.waiting_parts(conv))
         return FlowOutcome(parts=parts, invalid=True)
 
@@ -246,7 +246,7 @@ class FlowEngine:
         # Raw values (e.g. the phone typed this turn) reach the tool; stored slots stay masked.
         args = {name: self._fill(template, {**conv.slots, **raw}) for name, template in call.args.items()}
         args = {name: value for name, value in args.items() if value != ""}
-        conv.tools_tried.append(call.name)
+        conv.note_tool(call.name)
         try:
             result = await self._tools.call(call.name, args)
         except ToolError:

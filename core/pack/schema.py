@@ -43,6 +43,7 @@ class Persona(_Spec, kw_only=True):
     agent_busy: str = "상담직원이 확인 중이에요. 조금만 기다려 주세요."  # bot silent while an agent owns it
     knowledge_intro: str = ""  # optional line before a knowledge answer
     knowledge_guess: str = "혹시 이런 내용을 찾으시나요?"  # low-confidence knowledge suggestions
+    choose_button: str = "아래 버튼 중에서 골라 주세요."  # an answer did not match a step's buttons
     scenario_left: str = "알겠어요, 진행하던 안내는 여기서 멈출게요. 다른 도움이 필요하시면 말씀해 주세요."
 
 

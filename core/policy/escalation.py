@@ -31,8 +31,8 @@ import unicodedata
 from core.conversation import Conversation
 from core.messages import HandoffReason, Priority
 from core.pack.schema import Escalation
+from core.policy.pii import strip_placeholders
 
-_PLACEHOLDER_RE = re.compile(r"<(?:RRN|FRN|CARD|PHONE|ACCOUNT|EMAIL)_\d+>")
 # Kept: Hangul syllables, jamo, Latin letters; everything else is noise inside a word. NFKC turns a
 # letter typed alone (compatibility jamo "ㅅ") into a conjoining initial with no vowel after it, which no
 # decomposed syllable produces, so "ㅅㅂ" typed stays distinct from the 옷바지 in "옷바지".
@@ -80,7 +80,7 @@ _NEGATION_RE = re.compile(r"^.{0,6}?(?:안해도|안하셔도|말고|필요없|�
 
 def _squash(text: str) -> str:
     """Lowercase, NFKC, placeholders removed, no whitespace: for phrase lists."""
-    text = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    text = strip_placeholders(unicodedata.normalize("NFKC", text)).lower()
     return "".join(text.split())
 
 
@@ -121,7 +121,7 @@ def _fold(segment: str) -> str:
 
 
 def _profanity_segments(text: str) -> list[str]:
-    text = _PLACEHOLDER_RE.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    text = strip_placeholders(unicodedata.normalize("NFKC", text)).lower()
     for benign in _BENIGN_RES:
         text = benign.sub(_BREAK, text)
     return [_fold(segment) for segment in _join_tokens(text)]
