@@ -105,7 +105,6 @@ class Engine:
         self.brain = brain
         self.metrics = metrics or Metrics()
         self.persona = _filled(pack.bot.persona, brand=pack.bot.brand, name=pack.bot.name)
-        self._persona = self.persona
         self._log = structlog.get_logger("sangdam.engine")
 
     # --- public ----------------------------------------------------------------------------------
@@ -212,14 +211,14 @@ class Engine:
         if conv.handed_off:
             if inbound.payload == RESUME_PAYLOAD and conv.owner != "agent":
                 conv.handed_off = False
-                state.parts.append(Text(text=self._persona.greeting))
+                state.parts.append(Text(text=self.persona.greeting))
                 return
             state.next_action = "handoff"
             state.relay = masked.text or _payload_label(inbound)
             state.events.append(Event(name="relayed"))
             if conv.owner == "agent":
                 return
-            state.parts.append(Text(text=self._persona.agent_busy))
+            state.parts.append(Text(text=self.persona.agent_busy))
             state.parts.append(QuickReplies(options=[Button(label="챗봇과 계속 대화", value=RESUME_PAYLOAD)]))
             return
 
@@ -229,7 +228,7 @@ class Engine:
             state.events.append(
                 Event(name="pii_refused", data={"kinds": sorted({f.kind.value for f in masked.findings})})
             )
-            state.parts.append(Text(text=self._persona.pii_refused))
+            state.parts.append(Text(text=self.persona.pii_refused))
             if not state.text and inbound.payload is None:
                 return  # nothing but the number: the warning is the answer (not a fallback)
 
@@ -260,7 +259,7 @@ class Engine:
             if _says_leave(state.text, self.pack.bot.leave_words):
                 state.events.append(Event(name="scenario_left", data={"scenario": conv.scenario.scenario_id}))
                 conv.scenario = None
-                state.parts.extend(self._fallback_parts(self._persona.scenario_left))
+                state.parts.extend(self._fallback_parts(self.persona.scenario_left))
                 return
             answer = StepInput(text=masked.text, originals=masked.originals)
             outcome = await self.flows.answer(conv, answer)
@@ -313,7 +312,7 @@ class Engine:
             conv.fallback_count = 0
             state.events.append(Event(name="scenario_start", data={"scenario": route.scenario}))
             state.scenario_id = route.scenario
-            answer = StepInput(text=text, originals=state.masked.originals)
+            answer = StepInput(text=state.masked.text, originals=state.masked.originals)
             self._apply_outcome(conv, state, await self.flows.start(conv, route.scenario, answer))
             return
         if route is not None and route.reply:
@@ -420,7 +419,7 @@ class Engine:
         if rating is None:
             return False
         state.events.append(Event(name="csat", data={"score": int(rating.group(1))}))
-        state.parts.append(Text(text=self._persona.csat_thanks))
+        state.parts.append(Text(text=self.persona.csat_thanks))
         state.intent, state.next_action = "thanks", "resolve"
         return True
 
@@ -448,13 +447,13 @@ class Engine:
             state.next_action = "resolve"
             conv.awaiting_csat = True
             options = [Button(label=f"{n}점", value=f"{CSAT_PREFIX}{n}") for n in range(1, 6)]
-            state.parts.append(Text(text=self._persona.csat_question))
+            state.parts.append(Text(text=self.persona.csat_question))
             state.parts.append(QuickReplies(options=options))
         elif outcome.end == "ticket":
             state.next_action = "create_ticket"
         elif outcome.end == "handoff":
             if outcome.handoff_reason == HandoffReason.TOOL_FAILURE:
-                state.parts.append(Text(text=self._persona.tool_failure))
+                state.parts.append(Text(text=self.persona.tool_failure))
             self._hand_off(conv, state, outcome.handoff_reason or HandoffReason.SCENARIO, outcome.priority)
 
     def _hand_off(self, conv: Conversation, state: _TurnState, reason: HandoffReason, priority: str = "normal") -> None:
@@ -469,7 +468,7 @@ class Engine:
             scenario_title=scenario.title if scenario is not None else None,
             scenario_step=step,
         )
-        state.parts.append(HandoffNotice(text=self._persona.handoff, reason=reason.value))
+        state.parts.append(HandoffNotice(text=self.persona.handoff, reason=reason.value))
         state.events.append(Event(name="handoff", data={"reason": reason.value}))
         state.next_action = "handoff"
         conv.scenario = None
@@ -484,7 +483,7 @@ class Engine:
             self._hand_off(conv, state, HandoffReason.REPEATED_FALLBACK)
             return
         if guesses:
-            state.parts.append(Text(text=self._persona.knowledge_guess))
+            state.parts.append(Text(text=self.persona.knowledge_guess))
             options = [Button(label=h.entry.question, value=f"{KB_PREFIX}{h.entry.id}") for h in guesses]
             state.parts.append(QuickReplies(options=options))
             return
@@ -502,16 +501,16 @@ class Engine:
         return None
 
     def _fallback_parts(self, text: str | None = None) -> list[ReplyPart]:
-        parts: list[ReplyPart] = [Text(text=text or self._persona.fallback)]
-        if self._persona.fallback_suggestions:
-            options = [Button(label=s, kind="message", value=s) for s in self._persona.fallback_suggestions]
+        parts: list[ReplyPart] = [Text(text=text or self.persona.fallback)]
+        if self.persona.fallback_suggestions:
+            options = [Button(label=s, kind="message", value=s) for s in self.persona.fallback_suggestions]
             parts.append(QuickReplies(options=options))
         return parts
 
     def _faq_answer(self, entry: FaqEntry) -> list[ReplyPart]:
         parts: list[ReplyPart] = []
-        if self._persona.knowledge_intro:
-            parts.append(Text(text=self._persona.knowledge_intro))
+        if self.persona.knowledge_intro:
+            parts.append(Text(text=self.persona.knowledge_intro))
         parts.append(Text(text=entry.answer))
         if entry.landing_url:
             parts.append(
