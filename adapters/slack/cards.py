@@ -33,6 +33,16 @@ def mask_customer(conversation_key: str) -> str:
     return f"{channel}:{shown}"
 
 
+def origin_channel(handoff: Handoff) -> str:
+    """The channel the customer wrote from ("web", "kakao", …)."""
+    return handoff.channel or handoff.conversation_key.partition(":")[0]
+
+
+def timeout_minutes(timeout_s: float) -> int:
+    """The unclaimed-handoff timeout in whole minutes, as agents are told it (at least 1)."""
+    return max(round(timeout_s / 60), 1)
+
+
 def _field(title: str, value: str) -> dict[str, str]:
     text = f"*{title}*\n{escape(value) if value else '-'}"
     return {"type": "mrkdwn", "text": limits.truncate(text, limits.SECTION_FIELD_TEXT_MAX)}
@@ -40,7 +50,7 @@ def _field(title: str, value: str) -> dict[str, str]:
 
 def card_body(handoff: Handoff, kakao_note: str) -> list[dict[str, Any]]:
     """The part of the card that never changes (the status footer is appended by `card_blocks`)."""
-    channel = handoff.channel or handoff.conversation_key.partition(":")[0]
+    channel = origin_channel(handoff)
     title = f"상담 연결 요청 · {CHANNEL_LABELS.get(channel, channel)}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": limits.truncate(title, limits.HEADER_TEXT_MAX)}},
@@ -86,7 +96,7 @@ def status_text(record: HandoffRecord, timeout_s: float) -> str:
     if record.state == "resolved":
         who = f"<@{record.agent}> 님이 " if record.agent else ""
         return f":white_check_mark: {who}상담을 마쳤어요. 챗봇이 대화를 이어받았어요."
-    minutes = max(round(timeout_s / 60), 1)
+    minutes = timeout_minutes(timeout_s)
     return f":hourglass_flowing_sand: 대기 중이에요. {minutes}분 안에 아무도 맡지 않으면 티켓으로 접수돼요."
 
 
@@ -135,6 +145,6 @@ def transcript_text(entries: list[TranscriptEntry]) -> str:
 
 
 def card_fallback(handoff: Handoff) -> str:
-    channel = handoff.channel or handoff.conversation_key.partition(":")[0]
+    channel = origin_channel(handoff)
     reason = REASON_LABELS.get(handoff.reason, handoff.reason.value)
     return f"상담 연결 요청 ({CHANNEL_LABELS.get(channel, channel)}): {reason}"

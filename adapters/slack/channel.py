@@ -87,9 +87,7 @@ class SlackChannel:
         await self.console.relay(conversation_key, text)
 
 
-def build_channel(
-    ctx: ChannelContext, config: Mapping[str, Any]
-) -> SlackChannel:
+def build_channel(ctx: ChannelContext, config: Mapping[str, Any]) -> SlackChannel:
     """The Slack channel from its settings section; tokens are read from `ctx.env`."""
     env = ctx.env
     slack = parse_config(config)

@@ -4,6 +4,9 @@ publish  -> a card (reason, summary, collected fields, channel, masked customer 
             상담 종료 buttons; the masked transcript goes into the card's thread; a timer turns an
             unclaimed handoff into a ticket after `handoff_timeout_s`.
 relay    -> the customer's new (masked) messages are posted into the thread.
+            Both return at once: the engine awaits them inside the customer's turn (a web request, a
+            Kakao callback budget), so the posting runs in a background job, one FIFO lane per
+            conversation keeping card -> transcript -> relayed messages in order.
 claim    -> the engine hands the conversation to the agent (the bot goes silent for it).
 reply    -> an agent's thread reply is delivered to the customer through the origin channel.
 resolve  -> the engine takes the conversation back; later thread replies are not delivered.
@@ -37,6 +40,17 @@ from core.tools.registry import ToolError, ToolRegistry
 _log = structlog.get_logger("sangdam.slack.console")
 
 TIMER_JOB = "handoff-timeout"
+PUBLISH_JOB = "handoff-publish"
+RELAY_JOB = "handoff-relay"
+SINK_LANE = "handoff"  # + conversation key: card, transcript and relayed messages, in that order
+
+FILES_ONLY_NOTE = ":warning: 파일은 고객에게 전달되지 않아요. 전할 내용을 글로 답글에 적어 주세요."
+FILES_DROPPED_NOTE = "글은 전달했지만 첨부한 파일은 고객에게 전달되지 않았어요."
+NEWER_CARD_NOTE = (
+    ":warning: 이 고객이 그 뒤에 다시 상담을 요청해서 이 답글은 전달하지 않았어요. "
+    "최신 카드의 스레드에 답글을 달아 주세요."
+)
+EXPIRED_NOTE = ":warning: 상담 기록이 만료되어 이 답글은 고객에게 전달하지 않았어요."
 
 
 class AgentsConsole:
@@ -68,17 +82,30 @@ class AgentsConsole:
     # --- HandoffSink -----------------------------------------------------------------------------
 
     async def publish(self, handoff: Handoff) -> None:
-        """Post the card and the transcript; start the unclaimed-handoff timer."""
-        channel = self._config.agents_channel
-        if channel is None:
+        """Queue the card and the transcript; returns at once so no other channel's turn waits on Slack."""
+        if self._config.agents_channel is None:
             return
+        channel, key = self._config.agents_channel, handoff.conversation_key
+        self._jobs.spawn_in_lane(f"{SINK_LANE}:{key}", self._post_card(handoff, channel), f"{PUBLISH_JOB}:{key}")
+
+    async def relay(self, conversation_key: str, text: str) -> None:
+        """Queue the customer's message behind its conversation's card, transcript and earlier messages."""
+        if self._config.agents_channel is None:
+            return
+        lane = f"{SINK_LANE}:{conversation_key}"
+        self._jobs.spawn_in_lane(lane, self._post_relay(conversation_key, text), f"{RELAY_JOB}:{conversation_key}")
+
+    async def _post_card(self, handoff: Handoff, channel: str) -> None:
+        """Post the card and the transcript; start the unclaimed-handoff timer."""
         record = HandoffRecord(conversation_key=handoff.conversation_key, channel=channel, ts="")
         record.card = cards.card_body(handoff, self._config.kakao_note)
         blocks = cards.card_blocks(record.card, record, self._config.handoff_timeout_s)
         ts = await self._poster.post(channel, text=cards.card_fallback(handoff), blocks=blocks)
         if ts is None:
-            # The sink failed: the engine logs it; the StoreSink still holds the packet.
-            raise RuntimeError("the handoff card could not be posted to the agents' channel")
+            # Logged here; the StoreSink still holds the packet.
+            _log.error("slack_handoff_card_failed", conversation=handoff.conversation_key)
+            self._metrics.incr("slack_handoff_card_failed")
+            return
         record.ts = ts
         async with self._records.handoff_lock(handoff.conversation_key):
             await self._records.save_handoff(record)
@@ -86,7 +113,7 @@ class AgentsConsole:
         await self._post_mrkdwn(channel, ts, cards.transcript_text(handoff.transcript), "대화 기록")
         self._jobs.spawn(self._expire_later(handoff, ts), f"{TIMER_JOB}:{ts}")
 
-    async def relay(self, conversation_key: str, text: str) -> None:
+    async def _post_relay(self, conversation_key: str, text: str) -> None:
         record = await self._records.handoff(conversation_key)
         if record is None or record.state == "resolved" or record.channel != self._config.agents_channel:
             return
@@ -151,21 +178,28 @@ class AgentsConsole:
             return  # a thread that is not a handoff: agents talking among themselves
         record = await self._records.handoff(key)
         if record is None or record.ts != event.thread_ts:
+            # The customer asked again later (a newer card) or the record expired: say so, drop nothing silently.
+            note = NEWER_CARD_NOTE if record is not None else EXPIRED_NOTE
+            await self._poster.post(event.channel, text=note, thread_ts=event.thread_ts)
             return
         if record.state == "resolved":
             await self._note(record, "이미 끝난 상담이라 고객에게 전달하지 않았어요.")
+            return
+        text = to_plain(event.text, bot_user_id)
+        if not text:
+            # Checked before claiming: a file alone must not tell the customer a person joined.
+            await self._note(record, FILES_ONLY_NOTE)
             return
         if record.state != "claimed":
             claimed = await self._claim(key, record.ts, event.user, event.user)
             if claimed is None:
                 return
             await self._directory.deliver(key, [Text(text=self._config.agent_joined_text)])
-        text = to_plain(event.text, bot_user_id)
-        if not text:
-            return
         await self._engine.record_agent_message(key, text)
         delivered = await self._directory.deliver(key, [Text(text=text)])
         self._metrics.incr("slack_agent_message")
+        if event.files:
+            await self._note(record, FILES_DROPPED_NOTE)
         if not delivered:
             origin = key.partition(":")[0]
             note = self._config.undelivered_notes.get(origin, self._config.undelivered_default)
@@ -209,7 +243,8 @@ class AgentsConsole:
             await self._records.save_handoff(record)
         self._metrics.incr("slack_handoff_ticket")
         await self._refresh_card(record)
-        await self._note(record, f":ticket: {self._minutes()}분 동안 담당자가 없어 티켓 {ticket_id}(으)로 접수했어요.")
+        minutes = cards.timeout_minutes(self._config.handoff_timeout_s)
+        await self._note(record, f":ticket: {minutes}분 동안 담당자가 없어 티켓 {ticket_id}(으)로 접수했어요.")
         await self._directory.deliver(key, [Text(text=self._config.ticket_text.format(ticket_id=ticket_id))])
 
     async def _open_ticket(self, handoff: Handoff) -> str | None:
@@ -230,9 +265,6 @@ class AgentsConsole:
         return str(ticket_id) if ticket_id else None
 
     # --- helpers ---------------------------------------------------------------------------------
-
-    def _minutes(self) -> int:
-        return max(round(self._config.handoff_timeout_s / 60), 1)
 
     async def _refresh_card(self, record: HandoffRecord) -> None:
         blocks = cards.card_blocks(record.card, record, self._config.handoff_timeout_s)

@@ -16,11 +16,31 @@ class Jobs:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # lane -> its last queued job
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(self._guarded(work, name), name=name)
+        self._track(asyncio.create_task(self._guarded(work, name), name=name))
+
+    def spawn_in_lane(self, lane: str, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `work` after every job queued earlier in the same lane (a FIFO queue per lane)."""
+        previous = self._lanes.get(lane)
+        task = asyncio.create_task(self._after(previous, work, name), name=name)
+        self._lanes[lane] = task
+        task.add_done_callback(lambda done: self._lanes.pop(lane) if self._lanes.get(lane) is done else None)
+        self._track(task)
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _after(self, previous: asyncio.Task[None] | None, work: Coroutine[Any, Any, None], name: str) -> None:
+        if previous is not None:
+            try:
+                await asyncio.wait([previous])  # its outcome does not matter, only that it is over
+            except asyncio.CancelledError:
+                work.close()  # never started: close it so it is not reported as never awaited
+                raise
+        await self._guarded(work, name)
 
     async def _guarded(self, work: Coroutine[Any, Any, None], name: str) -> None:
         try:

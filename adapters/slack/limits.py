@@ -18,13 +18,9 @@ SECTION_FIELDS_MAX = 10
 SECTION_FIELD_TEXT_MAX = 2_000
 HEADER_TEXT_MAX = 150
 ACTIONS_ELEMENTS_MAX = 25
-CONTEXT_ELEMENTS_MAX = 10
 BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2_000
-BUTTON_URL_MAX = 3_000
-ACTION_ID_MAX = 255
-BLOCK_ID_MAX = 255
-IMAGE_URL_MAX = 3_000
+URL_MAX = 3_000  # a button's url and an image block's image_url
 IMAGE_ALT_MAX = 2_000
 
 ELLIPSIS = "…"
@@ -66,4 +62,5 @@ def block_chars(block: dict[str, Any]) -> int:
 
 
 def is_http_url(value: str) -> bool:
-    return value.startswith(("https://", "http://")) and len(value) <= BUTTON_URL_MAX
+    """An http(s) URL Slack accepts in a button or an image block."""
+    return value.startswith(("https://", "http://")) and len(value) <= URL_MAX

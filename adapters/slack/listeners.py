@@ -2,7 +2,7 @@
 
 Bolt acknowledges events before their listener runs (process_before_response=False) and the listeners
 below call `ack()` first for interactive payloads, so Slack gets its 2xx well within 3 s; the turn runs
-in a job afterwards and answers through the Web API. Dedupe (event_id, then client_msg_id; trigger_id
+in a job afterwards and answers through the Web API. Dedupe (event_id, then channel + ts; trigger_id
 for buttons) happens in the store before any side effect, so Slack's retries never cause a second reply.
 """
 
@@ -66,7 +66,7 @@ class SlackListeners:
             event.channel, event.thread_root
         ):
             return
-        if not await self._records.first_delivery(envelope.event_id, event.client_msg_id):
+        if not await self._records.first_delivery(envelope.event_id, event.channel, event.ts):
             retry = next(iter(request.headers.get("x-slack-retry-num") or []), None)
             _log.info("slack_duplicate_dropped", event_id=envelope.event_id, retry=retry)
             return

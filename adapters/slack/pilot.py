@@ -61,7 +61,7 @@ class Pilot:
             user_id=event.user or "",
             text=to_plain(event.text, bot_user_id),
             platform_ids={"team": team, "slack_channel": event.channel},
-            idempotency_key=event.client_msg_id or event_id,
+            idempotency_key=f"{event.channel}:{event.ts}" if event.ts else event_id,  # one per message
             channel_data={"thread_ts": thread.ts, "ts": event.ts},
         )
         await self._turn(inbound, thread)

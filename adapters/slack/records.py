@@ -1,7 +1,7 @@
 """What the Slack adapter keeps in the store, so several gateway processes share it through Redis.
 
 slack:evt:<event_id>              dedupe of Events API deliveries (Slack retries up to 3 times)
-slack:cmsg:<client_msg_id>        dedupe of one user message seen as two events (app_mention + message)
+slack:msg:<channel>:<ts>          dedupe of one message seen as two events (app_mention + message)
 slack:act:<trigger_id>            dedupe of interactive payloads (they carry no event_id)
 slack:pilot:<channel>:<ts>        a thread holding a pilot conversation
 slack:handoff:<conversation key>  the open handoff of a conversation (HandoffRecord)
@@ -40,12 +40,17 @@ class SlackRecords:
 
     # --- dedupe ----------------------------------------------------------------------------------
 
-    async def first_delivery(self, event_id: str | None, client_msg_id: str | None) -> bool:
-        """True only the first time this event (and this user message) is seen, across processes."""
+    async def first_delivery(self, event_id: str | None, channel: str, ts: str) -> bool:
+        """True only the first time this event (and this message) is seen, across processes.
+
+        A mention in a pilot channel arrives as both `app_mention` and `message`, with different
+        event ids; channel + ts names the message itself (client_msg_id is missing on file shares and
+        API/workflow posts).
+        """
         if event_id and not await self.store.claim_once(f"slack:evt:{event_id}", self._dedupe_ttl_s):
             return False
-        if client_msg_id:
-            return await self.store.claim_once(f"slack:cmsg:{client_msg_id}", self._dedupe_ttl_s)
+        if ts:
+            return await self.store.claim_once(f"slack:msg:{channel}:{ts}", self._dedupe_ttl_s)
         return True
 
     async def first_action(self, key: str) -> bool:

@@ -70,7 +70,7 @@ class _Builder:
         self.blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
 
     def image(self, url: str, alt: str) -> None:
-        if not limits.is_http_url(url) or len(url) > limits.IMAGE_URL_MAX:
+        if not limits.is_http_url(url):
             _log.warning("slack.render.image_dropped", reason="not an http(s) URL")
             return
         alt = limits.truncate(alt.strip() or "이미지", limits.IMAGE_ALT_MAX)

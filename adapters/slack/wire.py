@@ -43,6 +43,7 @@ class MessageEvent(msgspec.Struct, kw_only=True):
     message: InnerMessage | None = None  # message_changed
     previous_message: InnerMessage | None = None  # message_changed, message_deleted
     deleted_ts: str | None = None
+    files: list[dict[str, Any]] = []  # attachments (file_share); their content is not forwarded
 
     @property
     def thread_root(self) -> str:

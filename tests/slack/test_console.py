@@ -289,3 +289,83 @@ async def test_a_customer_who_goes_back_to_the_bot_gets_no_ticket(
         await asyncio.sleep(0.2)
     assert not any("접수번호" in p.text for p in slack_api.posts(PILOT, root))
     assert "상담을 마쳤어요" in slack_api.updates(AGENTS)[-1].text
+
+
+async def test_slack_posting_does_not_hold_up_the_customers_turn(
+    monkeypatch: pytest.MonkeyPatch, slack_api: SlackApiStandIn
+) -> None:
+    # Slack answers the card with 429 Retry-After: 3; the web customer's requests must not wait for it,
+    # and the card, its transcript and the customer's next message still arrive in that order.
+    slack_api.retry_after_s = 3
+    slack_api.rate_limit_next[AGENTS] = 1
+    web = {"web": {"enabled": True, "demo_page": False}}
+    async with slack_gateway(monkeypatch, slack_api, extra_channels=web) as gw:
+        customer = WebCustomer(gw)
+        await customer.start()
+        events = await customer.say("상담직원 연결해 주세요")
+        assert any(p["type"] == "handoff" for e in events for p in e.get("parts", []))
+        assert slack_api.posts(AGENTS) == []  # the turn answered while the card still waits on Slack
+        await customer.say("주문한 TV가 아직 안 왔어요")
+        assert slack_api.posts(AGENTS) == []
+        await slack_api.wait_for(lambda: len(slack_api.posts(AGENTS)) >= 3)
+        await asyncio.sleep(0.2)
+    posted = slack_api.posts(AGENTS)
+    assert [c.method for c in slack_api.calls][:1] == ["chat.postMessage:429"]
+    card = posted[0]
+    assert "thread_ts" not in card.args and "상담 연결 요청" in card.text
+    assert [p.args.get("thread_ts") for p in posted[1:]] == [card.ts, card.ts]
+    assert "대화 기록" in posted[1].text and "아직 안 왔어요" in posted[2].text
+    assert len(posted) == 3
+
+
+async def test_a_file_only_agent_reply_is_not_delivered_and_the_agent_is_told(
+    monkeypatch: pytest.MonkeyPatch, slack_api: SlackApiStandIn
+) -> None:
+    web = {"web": {"enabled": True, "demo_page": False}}
+    async with slack_gateway(monkeypatch, slack_api, extra_channels=web) as gw:
+        customer = WebCustomer(gw)
+        await customer.start()
+        await customer.say("상담직원 연결해 주세요")
+        await slack_api.wait_for(lambda: len(slack_api.posts(AGENTS)) >= 2)
+        card = _card(slack_api)
+        file_only = {
+            "type": "message",
+            "subtype": "file_share",
+            "channel": AGENTS,
+            "user": "UAGENT",
+            "text": "",
+            "ts": "1700000900.000001",
+            "thread_ts": card.ts,
+            "files": [{"id": "F111", "name": "영수증.png", "mimetype": "image/png"}],
+            "channel_type": "channel",
+        }
+        assert (await gw.send_event(event_body(file_only, "EvFile1"))).status_code == 200
+        await slack_api.wait_for(lambda: any("파일은 고객에게" in p.text for p in slack_api.posts(AGENTS, card.ts)))
+        await asyncio.sleep(0.3)
+        # Nothing reached the customer, and the handoff was not claimed by a message that said nothing.
+        assert [e for e in await customer.history() if e["role"] == "agent"] == []
+        assert slack_api.updates(AGENTS) == []
+        conv = await gw.gateway.store.load(f"web:{customer.session_id}")
+        assert conv is not None and conv.owner != "agent"
+
+
+async def test_a_reply_in_an_older_cards_thread_is_answered_with_a_note(
+    monkeypatch: pytest.MonkeyPatch, slack_api: SlackApiStandIn
+) -> None:
+    web = {"web": {"enabled": True, "demo_page": False}}
+    async with slack_gateway(monkeypatch, slack_api, extra_channels=web) as gw:
+        customer = WebCustomer(gw)
+        await customer.start()
+        await customer.say("상담직원 연결해 주세요")
+        await slack_api.wait_for(lambda: len(slack_api.posts(AGENTS)) >= 2)
+        old = _card(slack_api)
+        await gw.send_action(block_actions_body(old, old.button("상담 종료 · 챗봇으로 전환")))
+        await customer.wait_for_text("agent", "상담직원과의 상담이 끝났어요")
+        # The customer asks again: a newer card; the old card's thread no longer reaches them.
+        await customer.say("상담직원 연결해 주세요")
+        await slack_api.wait_for(lambda: len([p for p in slack_api.posts(AGENTS) if not p.args.get("thread_ts")]) == 2)
+        before = [e for e in await customer.history() if e["role"] == "agent"]
+        await gw.send_event(_agent_reply(old, "아까 문의하신 건은요", "1700000950.000001"))
+        await slack_api.wait_for(lambda: any("최신 카드" in p.text for p in slack_api.posts(AGENTS, old.ts)))
+        await asyncio.sleep(0.3)
+        assert [e for e in await customer.history() if e["role"] == "agent"] == before

@@ -211,3 +211,30 @@ async def test_the_ack_goes_out_before_a_slow_turn_finishes(
         await slack_api.wait_for(lambda: len(slack_api.posts(thread_ts=root)) == 1)
     assert slow_api.calls == 1
     assert "정상 운영 중" in slack_api.posts(thread_ts=root)[0].text
+
+
+async def test_a_mention_without_client_msg_id_seen_as_two_events_gets_one_reply(
+    monkeypatch: pytest.MonkeyPatch, slack_api: SlackApiStandIn
+) -> None:
+    # A workflow/API post or a file share carries no client_msg_id; in a pilot channel a mention still
+    # arrives twice (app_mention + message) with different event ids. channel + ts is the same.
+    root = "1700000400.000001"
+    mention = {
+        "type": "app_mention",
+        "text": f"<@{BOT_USER}> 전원이 안 켜져요",
+        "user": "W222",
+        "ts": root,
+        "team": "T111",
+        "channel": PILOT,
+        "event_ts": root,
+    }
+    as_message = {**mention, "type": "message", "channel_type": "channel"}
+    async with slack_gateway(monkeypatch, slack_api) as gw:
+        responses = await asyncio.gather(
+            gw.send_event(event_body(mention, "EvTwice1")), gw.send_event(event_body(as_message, "EvTwice2"))
+        )
+        await slack_api.wait_for(lambda: len(slack_api.posts(thread_ts=root)) >= 1)
+        await asyncio.sleep(0.5)  # room for a wrong second reply to show up
+    assert [r.status_code for r in responses] == [200, 200]
+    replies = slack_api.posts(thread_ts=root)
+    assert len(replies) == 1 and "어떤 제품인가요" in replies[0].text
