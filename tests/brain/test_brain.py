@@ -10,8 +10,10 @@ import time
 from typing import Any
 
 import msgspec
+import openai
 
 from core.brain.brain import build_brain
+from core.brain.client import ModelClient
 from core.brain.memory import MEMORY_KEY
 from core.knowledge.search import KnowledgeIndex
 from core.messages import HandoffReason
@@ -19,7 +21,7 @@ from core.nlu.classifier import IntentPrediction
 from core.pack.schema import BotPack
 from core.store.memory import MemoryStore
 from core.tools.builtin import Ticket
-from core.tools.registry import Tool, ToolRegistry
+from core.tools.registry import Tool, ToolError, ToolRegistry
 
 from .conftest import BrainFactory, conversation, decision, request, tool_messages
 from .openai_standin import OpenAIStandIn, Reply
@@ -126,57 +128,132 @@ async def test_step_cap_forces_a_final_answer(standin: OpenAIStandIn, make_brain
     assert tool_messages(standin.requests[1])[0]["results"]
 
 
+def _turn_context(body: dict[str, Any]) -> str:
+    return next(m["content"] for m in body["messages"] if m["content"] and "# Turn context" in m["content"])
+
+
+def _collected_fields(body: dict[str, Any]) -> dict[str, str]:
+    fields: dict[str, str] = json.loads(_turn_context(body).split("Fields collected so far: ", 1)[1].split("\n", 1)[0])
+    return fields
+
+
+def _confirm_ticket(body: dict[str, Any]) -> Reply:
+    ticket = tool_messages(body)[-1]
+    return Reply(
+        content=decision(
+            f"AS 접수가 완료됐어요. 접수번호는 {ticket['ticket_id']}이고 <PHONE_1>로 연락드릴게요.",
+            "resolve",
+            intent="repair_request",
+            issue_type="repair",
+            summary="TV 화면 깜빡임 AS 접수",
+        )
+    )
+
+
+async def _stored_ticket(store: MemoryStore, reply_text: str) -> Ticket:
+    ticket_id = re.search(r"AS-\d{8}-\d{4}", reply_text)
+    assert ticket_id is not None
+    return msgspec.json.decode(await store.get(f"ticket:{ticket_id.group()}") or b"", type=Ticket)
+
+
 async def test_create_ticket_from_collected_fields(
     standin: OpenAIStandIn, make_brain: BrainFactory, store: MemoryStore
 ) -> None:
     phone = "010-2345-6789"
 
     def ticket_from_context(body: dict[str, Any]) -> Reply:
-        context = next(m["content"] for m in body["messages"] if m["content"] and "# Turn context" in m["content"])
-        fields = json.loads(context.split("Fields collected so far: ", 1)[1].split("\n", 1)[0])
-        return Reply(
-            tool_calls=[
-                (
-                    "create_ticket",
-                    {k: fields[k] for k in ("product", "symptom", "preferred_date", "phone")},
-                )
-            ]
-        )
+        fields = _collected_fields(body)
+        placeholder = re.findall(r"<PHONE_\d+>", body["messages"][-1]["content"].split("# Customer message")[1])
+        args = {k: fields[k] for k in ("product", "symptom", "preferred_date")} | {"phone": placeholder[0]}
+        return Reply(tool_calls=[("create_ticket", args)])
 
-    def confirm(body: dict[str, Any]) -> Reply:
-        ticket = tool_messages(body)[0]
-        return Reply(
-            content=decision(
-                f"AS 접수가 완료됐어요. 접수번호는 {ticket['ticket_id']}이고 <PHONE_1>로 연락드릴게요.",
-                "resolve",
-                intent="repair_request",
-                issue_type="repair",
-                summary="TV 화면 깜빡임 AS 접수",
-            )
-        )
-
-    standin.add(ticket_from_context, confirm)
+    standin.add(ticket_from_context, _confirm_ticket)
     conv = conversation(
         ("customer", "TV 화면이 깜빡여요"),
         ("bot", "연락받으실 휴대폰 번호를 알려 주세요."),
-        ("customer", "<PHONE_1>"),
-        slots={
-            "product": "누리비전 QLED 55",
-            "symptom": "화면이 깜빡여요",
-            "preferred_date": "2026-11-25",
-            "phone": "<PHONE_1>",
-        },
+        slots={"product": "누리비전 QLED 55", "symptom": "화면이 깜빡여요", "preferred_date": "2026-11-25"},
     )
-    reply = await make_brain().respond(request("네 그렇게 접수해 주세요", conv, pii_originals={"<PHONE_1>": phone}))
+    reply = await make_brain().respond(
+        request("<PHONE_1>로 연락 주세요. 그렇게 접수해 주세요", conv, pii_originals={"<PHONE_1>": phone})
+    )
 
     assert reply.action == "resolve" and reply.tools_called == ["create_ticket"]
-    ticket_id = re.search(r"AS-\d{8}-\d{4}", reply.text)
-    assert ticket_id is not None
-    stored = msgspec.json.decode(await store.get(f"ticket:{ticket_id.group()}") or b"", type=Ticket)
+    stored = await _stored_ticket(store, reply.text)
     # the tool got the real number (the service team calls it); the model only ever saw the placeholder
     assert (stored.product, stored.preferred_date, stored.phone) == ("누리비전 QLED 55", "2026-11-25", phone)
     assert phone in reply.text  # the customer's own number is restored in the outbound text
     assert all(phone not in raw and "23456789" not in raw for raw in standin.raw_bodies)
+
+
+async def test_faq_hotline_never_takes_the_customers_placeholder(
+    standin: OpenAIStandIn, make_brain: BrainFactory, store: MemoryStore, knowledge: KnowledgeIndex
+) -> None:
+    phone = "010-2345-6789"
+    hotline_faq = knowledge.search("이사할 때 TV 재설치 되나요?", 1)
+    assert "1599-0000" in hotline_faq[0].entry.answer
+
+    def ticket_from_context(body: dict[str, Any]) -> Reply:
+        fields = _collected_fields(body)
+        return Reply(
+            tool_calls=[("create_ticket", {k: fields[k] for k in ("product", "symptom", "preferred_date", "phone")})]
+        )
+
+    standin.add(ticket_from_context, _confirm_ticket)
+    # A raw number in a collected field (defence in depth) next to a FAQ hit with the company hotline:
+    # both are masked in this turn, and must get different placeholders.
+    conv = conversation(
+        slots={
+            "product": "누리비전 QLED 55",
+            "symptom": "화면이 깜빡여요",
+            "preferred_date": "2026-11-25",
+            "phone": phone,
+        }
+    )
+    reply = await make_brain().respond(request("그렇게 접수해 주세요", conv, knowledge=hotline_faq))
+
+    assert reply.tools_called == ["create_ticket"]
+    context = _turn_context(standin.requests[0])
+    slot_placeholder = _collected_fields(standin.requests[0])["phone"]
+    assert context.count(slot_placeholder) == 1  # the hotline got a placeholder of its own
+    assert (await _stored_ticket(store, reply.text)).phone == phone
+    assert reply.text.endswith(f"{phone}로 연락드릴게요.")
+
+
+async def test_earlier_placeholders_are_never_restored_as_this_turns(
+    standin: OpenAIStandIn, make_brain: BrainFactory, store: MemoryStore
+) -> None:
+    new_phone = "010-7777-8888"
+
+    def placeholders(text: str) -> list[str]:
+        return re.findall(r"<[A-Z_]+_\d+>", text)
+
+    def call_with_old_number(body: dict[str, Any]) -> Reply:
+        old = placeholders(body["messages"][1]["content"])[0]  # the customer's earlier line
+        args = {"product": "누리비전 QLED 55", "symptom": "화면 깜빡임", "preferred_date": "2026-11-25", "phone": old}
+        return Reply(tool_calls=[("create_ticket", args)])
+
+    def call_with_new_number(body: dict[str, Any]) -> Reply:
+        assert "earlier message" in tool_messages(body)[0]["error"]
+        new = placeholders(body["messages"][3]["content"].split("# Customer message")[-1])[0]
+        args = {"product": "누리비전 QLED 55", "symptom": "화면 깜빡임", "preferred_date": "2026-11-25", "phone": new}
+        return Reply(tool_calls=[("create_ticket", args)])
+
+    def answer(body: dict[str, Any]) -> Reply:
+        old = placeholders(body["messages"][1]["content"])[0]
+        new = placeholders(body["messages"][3]["content"].split("# Customer message")[-1])[0]
+        ticket = tool_messages(body)[-1]["ticket_id"]
+        return Reply(content=decision(f"{old} 대신 {new}로 접수했어요. 접수번호는 {ticket}이에요.", "resolve"))
+
+    standin.add(call_with_old_number, call_with_new_number, answer)
+    conv = conversation(("customer", "제 번호는 <PHONE_1>이에요"), ("bot", "네, 확인했어요."))  # originals gone
+    reply = await make_brain().respond(
+        request("번호가 바뀌었어요. 새 번호는 <PHONE_1>이에요", conv, pii_originals={"<PHONE_1>": new_phone})
+    )
+
+    assert reply.tools_called == ["create_ticket", "create_ticket"]
+    assert (await _stored_ticket(store, reply.text)).phone == new_phone
+    assert reply.text.startswith(f"(전화번호) 대신 {new_phone}로 접수했어요.")
+    assert reply.text.count(new_phone) == 1
 
 
 async def test_tool_failure_becomes_handoff_not_an_answer(
@@ -545,3 +622,81 @@ async def test_usage_per_turn_and_conversation_with_stable_prefix(
     assert totals["turns"] == 2 and totals["model_calls"] == 2
     assert totals["total_tokens"] == one.usage["total_tokens"] + two.usage["total_tokens"]
     assert conv.memory[MEMORY_KEY]["last_usage"] == two.usage
+
+
+async def test_near_duplicate_with_other_numbers_or_model_names_goes_to_the_model(
+    standin: OpenAIStandIn, make_brain: BrainFactory
+) -> None:
+    standin.add(Reply(content=decision("55인치는 129만 원이에요.", general_answer=True, intent="other")))
+    brain = make_brain()
+    await brain.respond(request("누리비전 QLED 55인치 TV 가격이 얼마예요"))
+    hit = await brain.respond(request("누리비전 QLED 55인치 TV 가격이 얼마에요?"))  # a typo: still a hit
+    assert hit.usage["cached"] == 1 and len(standin.requests) == 1
+
+    standin.add(
+        Reply(content=decision("65인치는 189만 원이에요.", general_answer=True)),
+        Reply(content=decision("OLED 55인치는 없어요.", general_answer=True)),
+    )
+    other_size = await brain.respond(request("누리비전 QLED 65인치 TV 가격이 얼마예요"))
+    other_model = await brain.respond(request("누리비전 OLED 55인치 TV 가격이 얼마예요"))
+    assert (other_size.text, other_size.usage["cached"]) == ("65인치는 189만 원이에요.", 0)
+    assert (other_model.text, other_model.usage["cached"]) == ("OLED 55인치는 없어요.", 0)
+    assert len(standin.requests) == 3
+
+
+async def test_tool_error_text_is_masked(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
+    async def lookup(args: dict[str, Any]) -> dict[str, Any]:
+        # A backend whose error message quotes the (restored) argument.
+        raise ToolError("customer_lookup", "invalid_args", f"no customer with phone {args['phone']}")
+
+    schema = {"type": "object", "properties": {"phone": {"type": "string"}}, "required": ["phone"]}
+    tools = ToolRegistry([Tool(name="customer_lookup", description="고객 조회", input_schema=schema, func=lookup)])
+
+    def answer(body: dict[str, Any]) -> Reply:
+        return Reply(content=decision(f"확인해 보니 {tool_messages(body)[0]['error']}", "ask"))
+
+    standin.add(Reply(tool_calls=[("customer_lookup", {"phone": "<PHONE_1>"})]), answer)
+    reply = await make_brain(registry_override=tools).respond(
+        request("<PHONE_1> 고객 정보 확인해 주세요", pii_originals={"<PHONE_1>": PHONE})
+    )
+    assert tool_messages(standin.requests[1])[0] == {"error": "no customer with phone <PHONE_1>"}
+    assert reply.text == f"확인해 보니 no customer with phone {PHONE}"  # restored for the customer only
+
+
+async def test_running_summary_is_masked(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
+    conv = conversation(("customer", "TV 문의"), ("bot", "네."))
+    # A summary the model wrote with a number in it, and one with an earlier placeholder.
+    conv.memory[MEMORY_KEY] = {"summary": f"고객 번호 {PHONE}, 이전 연락처 <PHONE_1>", "summary_until": 0.0}
+    standin.add(Reply(content=decision("네.")))
+    await make_brain().respond(request("<PHONE_1>로 연락 주세요", conv, pii_originals={"<PHONE_1>": CONTACT}))
+    system = standin.requests[0]["messages"][0]["content"]
+    summary = system.split("# Earlier in this conversation\n", 1)[1]
+    assert PHONE not in system and summary == "고객 번호 <PHONE_2>, 이전 연락처 <EARLIER_PHONE_1>"
+
+
+async def test_output_cap_parameter_follows_the_server(
+    standin: OpenAIStandIn, make_brain: BrainFactory, pack: BotPack
+) -> None:
+    standin.add(Reply(content=decision("네.")))
+    await make_brain(max_completion_tokens=123).respond(request("안녕하세요"))
+    body = standin.requests[0]
+    assert body["max_tokens"] == 123 and "max_completion_tokens" not in body  # llama.cpp, Ollama read this
+
+    sdk = openai.AsyncOpenAI(api_key="sk-test", base_url=standin.base_url, max_retries=0)
+    client = ModelClient(sdk, send_prompt_cache_key=True, output_cap_param="max_completion_tokens")
+    standin.add(Reply(content="네."))
+    await client.complete(model="gpt-4o-mini", messages=[{"role": "user", "content": "안녕"}], max_output_tokens=50)
+    body = standin.requests[1]
+    assert body["max_completion_tokens"] == 50 and "max_tokens" not in body
+
+
+async def test_conversation_token_cap(standin: OpenAIStandIn, make_brain: BrainFactory) -> None:
+    conv = conversation()
+    brain = make_brain(max_conversation_tokens=1)
+    standin.add(Reply(content=decision("네, 도와드릴게요.")))
+    first = await brain.respond(request("공유기 문의요", conv))
+    assert first.action == "answer" and first.usage["total_tokens"] > 0
+    second = await brain.respond(request("하나 더 물어볼게요", conv))
+    assert second.result.next_action == "fallback" and second.text.startswith("죄송해요")
+    assert len(standin.requests) == 1  # the spent budget stopped the second call
+    assert conv.memory[MEMORY_KEY]["usage"]["turns"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -9,10 +10,12 @@ import pytest
 
 from core.brain.config import LOCAL_SERVER_KEY, BrainConfig, BrainConfigError, load_brain_config
 from core.brain.memory import as_messages, split_for_summary
-from core.brain.pii_guard import TurnPii
+from core.brain.pii_guard import EarlierNames, TurnPii
 from core.brain.stream import PlaceholderStream, ReplyFieldStream
 from core.brain.tools import strict_schema
 from core.messages import TranscriptEntry
+from core.store.memory import MemoryStore
+from core.store.redis import RedisStore
 
 
 def test_strict_schema_closes_objects_and_makes_optionals_nullable() -> None:
@@ -124,3 +127,52 @@ def test_history_messages_alternate() -> None:
         {"role": "user", "content": "TV\n전원이 안 켜져요"},
         {"role": "assistant", "content": "[상담직원] 확인해 볼게요"},
     ]
+
+
+def test_turn_pii_masks_only_new_findings() -> None:
+    pii = TurnPii({}, ["PHONE"])
+    field = pii.mask("010-2345-6789")  # a collected field, masked first
+    context = pii.mask(f"연락처 {field}, 고객센터 1599-0000")  # the FAQ's hotline arrives later
+    assert context == "연락처 <PHONE_1>, 고객센터 <PHONE_2>"
+    assert pii.for_tool(context) == "연락처 010-2345-6789, 고객센터 1599-0000"
+    # a placeholder of unknown origin in the text is never given to a new value
+    assert pii.mask("<EMAIL_1> 또는 a@b.co") == "<EMAIL_1> 또는 <EMAIL_2>"
+
+
+def test_earlier_placeholders_get_unique_names_that_are_never_restored() -> None:
+    pii = TurnPii({"<PHONE_1>": "010-7777-8888"}, ["PHONE"])
+    names = EarlierNames()
+    first = pii.mask_earlier("번호 <PHONE_1>, 다시 <PHONE_1>", names)
+    second = pii.mask_earlier("번호 <PHONE_1>, 메일 <EMAIL_1>, 새 번호 010-7777-8888", names)
+    assert first == "번호 <EARLIER_PHONE_1>, 다시 <EARLIER_PHONE_1>"
+    assert second == "번호 <EARLIER_PHONE_2>, 메일 <EARLIER_EMAIL_1>, 새 번호 <PHONE_1>"
+    assert pii.for_customer(second) == "번호 (전화번호), 메일 (이메일), 새 번호 010-7777-8888"
+    assert pii.for_tool(first) == first
+    # the same history gets the same names on the next turn (the prompt cache still matches)
+    again = EarlierNames()
+    assert [again.rename("번호 <PHONE_1>, 다시 <PHONE_1>"), again.rename("번호 <PHONE_1>")] == [
+        "번호 <EARLIER_PHONE_1>, 다시 <EARLIER_PHONE_1>",
+        "번호 <EARLIER_PHONE_2>",
+    ]
+
+
+async def test_placeholder_stream_holds_back_earlier_placeholders() -> None:
+    pii = TurnPii({}, ["PHONE"])
+    sent: list[str] = []
+
+    async def sink(text: str) -> None:
+        sent.append(text)
+
+    out = PlaceholderStream(pii.for_customer, sink)
+    for ch in "예전 번호 <EARLIER_PHONE_12>로 보냈어요":
+        await out.feed(ch)
+    await out.flush()
+    assert "".join(sent) == "예전 번호 (전화번호)로 보냈어요"
+
+
+def test_turn_timeout_stays_below_the_conversation_lock_wait() -> None:
+    config = BrainConfig()
+    assert config.turn_timeout_s == 25.0
+    for store in (MemoryStore, RedisStore):
+        lock_wait = inspect.signature(store.__init__).parameters["lock_timeout_s"].default
+        assert config.turn_timeout_s < lock_wait, store.__name__
