@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.enums import MediaType
+from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 
 from adapters.kakao.callback import CallbackClient
@@ -21,6 +23,7 @@ from core.channels import ChannelContext
 from core.messages import ReplyPart
 
 _log = structlog.get_logger(__name__)
+_json = msgspec.json.Encoder()
 
 
 class KakaoChannel:
@@ -58,12 +61,32 @@ class KakaoChannel:
         return False
 
 
+def _http_error_handler(config: KakaoConfig) -> Any:
+    def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+        """Litestar's own refusals (an over-size body, a wrong method) in the skill's error format."""
+        if exc.status_code == 413:
+            error, detail = "payload_too_large", f"body over {config.max_body_bytes} bytes"
+        elif exc.status_code == 405:
+            error, detail = "method_not_allowed", f"send the SkillPayload with POST to {config.path}"
+        else:
+            error, detail = "bad_request", str(exc.detail)
+        return Response(
+            _json.encode({"error": error, "detail": detail}),
+            status_code=exc.status_code,
+            media_type=MediaType.JSON,
+            headers=exc.headers or None,
+        )
+
+    return http_error
+
+
 def _skill_route(handler: SkillHandler, config: KakaoConfig) -> HTTPRouteHandler:
     @post(
         config.path,
         status_code=200,
         include_in_schema=False,
         request_max_body_size=config.max_body_bytes,
+        exception_handlers={HTTPException: _http_error_handler(config)},
     )
     async def kakao_skill(request: Request[Any, Any, Any]) -> Response[bytes]:
         body = await request.body()
@@ -79,9 +102,7 @@ def _skill_route(handler: SkillHandler, config: KakaoConfig) -> HTTPRouteHandler
     return kakao_skill
 
 
-def build_channel(
-    ctx: ChannelContext, config: Mapping[str, Any]
-) -> KakaoChannel:
+def build_channel(ctx: ChannelContext, config: Mapping[str, Any]) -> KakaoChannel:
     """The Kakao channel from its settings section; the secret is read from `ctx.env`."""
     kakao = parse_config(config)
     secret = kakao.secret(ctx.env)

@@ -13,6 +13,9 @@ import msgspec
 
 from core.settings import SettingsError
 
+FAST_REPLY_TIMEOUT_S = 0.3  # cap on engine.fast_reply; it runs after budget_s, inside Kakao's 5 s
+BUDGET_MAX_S = 4.5  # budget_s + the fast reply must stay well inside Kakao's 5 s
+
 
 class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True
@@ -23,6 +26,7 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     allowed_bot_ids: list[str] = []  # optional allow-list of payload bot.id values; empty = any
 
     # Kakao gives a skill 5 s; ≈4 s of our own time leaves room for the network and tunnels.
+    # At most BUDGET_MAX_S: without a callbackUrl the fast reply may still take up to 0.3 s after it.
     budget_s: float = 4.0
     # The POST to callbackUrl must leave by this many seconds after receipt (the URL expires at 60 s).
     callback_deadline_s: float = 50.0
@@ -48,12 +52,18 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     late_answer_label: str = "답변 확인하기"
     error_text: str = "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 말씀해 주세요."
     operator_label: str = "상담직원 연결"
+    # Sent when a person (e.g. a Slack agent) owns the conversation and the bot stays silent; the
+    # agent's replies are shown on the customer's next message.
+    agent_owned_text: str = "상담직원에게 전달했어요. 답변이 오면 다음 메시지에서 보여 드릴게요."
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
             raise ValueError(f"path must start with '/', got {self.path!r}")
-        if not 0 < self.budget_s < 5:
-            raise ValueError(f"budget_s must be between 0 and 5 (Kakao's timeout), got {self.budget_s}")
+        if not 0 < self.budget_s <= BUDGET_MAX_S:
+            raise ValueError(
+                f"budget_s must be above 0 and at most {BUDGET_MAX_S} (Kakao's 5 s timeout minus the fast "
+                f"reply's {FAST_REPLY_TIMEOUT_S} s and network headroom), got {self.budget_s}"
+            )
         if not self.budget_s < self.callback_deadline_s < 60:
             raise ValueError(
                 "callback_deadline_s must be above budget_s and below 60 (the callback URL's lifetime), "

@@ -59,7 +59,6 @@ SAFE_MIN_COMMERCE_BUTTONS = 1  # SF-prev/OLD required at least one commerceCard 
 
 # --- lengths in kakao_len() units (truncated, warned about) --------------------------------------
 SIMPLE_TEXT_MAX = 1000
-SIMPLE_TEXT_FOLD = 500  # past this a bubble folds behind "전체 보기"
 SIMPLE_TEXT_CHUNK = 900  # renderer's per-bubble budget for long text (headroom under 1000)
 SIMPLE_IMAGE_ALT_MAX = 50
 TEXT_CARD_TITLE_MAX = 50
@@ -81,7 +80,6 @@ ITEM_CARD_TEXT_MAX = 200  # itemCard title + description, single
 ITEM_CARD_TEXT_CAROUSEL_MAX = 100
 ITEM_PROFILE_TITLE_MAX = 15
 CALLBACK_WAIT_TEXT_MAX = TEXT_CARD_TOTAL_MAX  # data.text fills the waiting textCard via {{#webhook.text}}
-BOT_USER_KEY_MAX = 70  # userRequest.user.id length (informational: never used to reject a request)
 
 # --- lines (collapsed by fit_lengths; not validated) ---------------------------------------------
 CAROUSEL_CARD_TITLE_LINES = 2  # basicCard title in a carousel
@@ -95,10 +93,6 @@ ITEM_HEAD_TITLE_LINES = 1
 ITEM_IMAGE_TITLE_LINES = 2
 ITEM_IMAGE_DESCRIPTION_LINES = 1
 ITEM_CARD_TEXT_LINES = 12
-
-# --- timing (docs/kakao.md §6) -------------------------------------------------------------------
-SKILL_TIMEOUT_S = 5.0  # Kakao drops a skill call after this; it does not retry
-CALLBACK_URL_TTL_S = 60.0  # a callbackUrl is valid for 1 minute, usable once
 
 # --- enumerations --------------------------------------------------------------------------------
 BUTTON_ACTIONS = frozenset({"webLink", "message", "phone", "block", "share", "operator"})
@@ -185,11 +179,7 @@ def graphemes(text: str) -> list[str]:
                 or prev == "\u200d"
                 or (prev == "\r" and ch == "\n")
                 or (_hangul_kind(prev), _hangul_kind(ch)) in _HANGUL_JOINS
-                or (
-                    _is_regional(ch)
-                    and _is_regional(prev)
-                    and sum(1 for c in last if _is_regional(c)) % 2 == 1
-                )
+                or (_is_regional(ch) and _is_regional(prev) and sum(1 for c in last if _is_regional(c)) % 2 == 1)
             )
             if joins:
                 clusters[-1] = last + ch
@@ -342,11 +332,7 @@ def split_text(text: str, per_bubble: int = SIMPLE_TEXT_CHUNK, max_bubbles: int 
             continue
         # Prefer ending the bubble at a paragraph break when that leaves it at least half full.
         head, sep, tail = current.rstrip().rpartition("\n\n")
-        if (
-            sep
-            and kakao_len(head) >= per_bubble // 2
-            and kakao_len((tail + "\n\n" + segment).rstrip()) <= per_bubble
-        ):
+        if sep and kakao_len(head) >= per_bubble // 2 and kakao_len((tail + "\n\n" + segment).rstrip()) <= per_bubble:
             bubbles.append(head.strip())
             current = tail + "\n\n" + segment
         else:
@@ -366,7 +352,10 @@ def split_text(text: str, per_bubble: int = SIMPLE_TEXT_CHUNK, max_bubbles: int 
 def is_http_url(value: str | None) -> bool:
     if not value:
         return False
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "https://[x]": not a URL a customer could open
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
@@ -402,9 +391,7 @@ def _check_button(path: str, button: Button) -> list[str]:
     return problems
 
 
-def _check_buttons(
-    path: str, buttons: list[Button], layout: str | None, thumbnail: Thumbnail | None
-) -> list[str]:
+def _check_buttons(path: str, buttons: list[Button], layout: str | None, thumbnail: Thumbnail | None) -> list[str]:
     problems: list[str] = []
     if layout is not None and layout not in BUTTON_LAYOUTS:
         problems.append(f"{path}.buttonLayout: must be vertical or horizontal, got {layout!r}")
@@ -455,9 +442,7 @@ def _check_card(path: str, card: Any, in_carousel: bool) -> list[str]:
         problems += _check_buttons(path, card.buttons, card.buttonLayout, card.thumbnail)
     elif isinstance(card, CommerceCard):
         if len(card.thumbnails) != COMMERCE_THUMBNAILS:
-            problems.append(
-                f"{path}.thumbnails: exactly {COMMERCE_THUMBNAILS} required, got {len(card.thumbnails)}"
-            )
+            problems.append(f"{path}.thumbnails: exactly {COMMERCE_THUMBNAILS} required, got {len(card.thumbnails)}")
         for i, thumbnail in enumerate(card.thumbnails):
             problems += _check_thumbnail(f"{path}.thumbnails[{i}]", thumbnail)
         if card.currency is not None and card.currency not in CURRENCIES:
@@ -534,9 +519,7 @@ def _check_carousel(path: str, carousel: Carousel) -> list[str]:
         problems.append(f"{path}.items: {len(carousel.items)} cards, at most {cap}")
     for i, item in enumerate(carousel.items):
         if not isinstance(item, item_type):
-            problems.append(
-                f"{path}.items[{i}]: {type(item).__name__} in a {carousel.type} carousel (mixed types)"
-            )
+            problems.append(f"{path}.items[{i}]: {type(item).__name__} in a {carousel.type} carousel (mixed types)")
             continue
         problems += _check_card(f"{path}.items[{i}]", item, in_carousel=True)
     ratios = {r for r in (_image_ratio(item) for item in carousel.items) if r is not None}
@@ -611,9 +594,7 @@ def validate(resp: SkillResponse) -> list[str]:
             problems.append("template: required unless the response carries only data/context")
         return problems
     if not MIN_OUTPUTS <= len(template.outputs) <= MAX_OUTPUTS:
-        problems.append(
-            f"template.outputs: {MIN_OUTPUTS}-{MAX_OUTPUTS} outputs required, got {len(template.outputs)}"
-        )
+        problems.append(f"template.outputs: {MIN_OUTPUTS}-{MAX_OUTPUTS} outputs required, got {len(template.outputs)}")
     for i, output in enumerate(template.outputs):
         problems += _check_output(f"template.outputs[{i}]", output)
     if len(template.quickReplies) > MAX_QUICK_REPLIES:
@@ -669,9 +650,7 @@ def _card_fields(path: str, card: Any, in_carousel: bool) -> Iterator[_TextField
     elif isinstance(card, TextCard):
         yield _TextField(f"{path}.title", card, "title", TEXT_CARD_TITLE_MAX)
         # Lazy: the title above may have been shortened by the time this limit is computed.
-        limit = (
-            TEXT_CARD_DESCRIPTION_CAROUSEL_MAX if in_carousel else _remaining(TEXT_CARD_TOTAL_MAX, card.title)
-        )
+        limit = TEXT_CARD_DESCRIPTION_CAROUSEL_MAX if in_carousel else _remaining(TEXT_CARD_TOTAL_MAX, card.title)
         yield _TextField(f"{path}.description", card, "description", limit)
         yield from _button_fields(path, card.buttons, card.buttonLayout, None)
     elif isinstance(card, BasicCard):
@@ -710,9 +689,7 @@ def _item_card_fields(path: str, card: ItemCard, in_carousel: bool) -> Iterator[
         )
     for i, row in enumerate(card.itemList):
         yield _TextField(f"{path}.itemList[{i}].title", row, "title", ITEM_LIST_TITLE_MAX)
-        yield _TextField(
-            f"{path}.itemList[{i}].description", row, "description", None, ITEM_LIST_DESCRIPTION_LINES
-        )
+        yield _TextField(f"{path}.itemList[{i}].description", row, "description", None, ITEM_LIST_DESCRIPTION_LINES)
     if card.itemListSummary is not None:
         summary = card.itemListSummary
         yield _TextField(f"{path}.itemListSummary.title", summary, "title", ITEM_LIST_SUMMARY_TITLE_MAX)
@@ -725,9 +702,7 @@ def _item_card_fields(path: str, card: ItemCard, in_carousel: bool) -> Iterator[
         )
     total = ITEM_CARD_TEXT_CAROUSEL_MAX if in_carousel else ITEM_CARD_TEXT_MAX
     yield _TextField(f"{path}.title", card, "title", total, ITEM_CARD_TEXT_LINES)
-    yield _TextField(
-        f"{path}.description", card, "description", _remaining(total, card.title), ITEM_CARD_TEXT_LINES
-    )
+    yield _TextField(f"{path}.description", card, "description", _remaining(total, card.title), ITEM_CARD_TEXT_LINES)
     yield from _button_fields(path, card.buttons, card.buttonLayout, None)
 
 

@@ -203,9 +203,7 @@ def knowledge_matches(payload: SkillPayload) -> list[KnowledgeMatch]:
     if extra is None:
         return []
     # Read both keys; if both are present they carry the same matches, so the first one wins.
-    result = next(
-        (r for r in (extra.knowledge, extra.knowledges) if r is not None and r.matchedKnowledges), None
-    )
+    result = next((r for r in (extra.knowledge, extra.knowledges) if r is not None and r.matchedKnowledges), None)
     if result is None or result.matchedKnowledges is None:
         return []
     matches: list[KnowledgeMatch] = []
@@ -230,7 +228,10 @@ def callback_token(payload: SkillPayload) -> str | None:
     url = payload.userRequest.callbackUrl
     if not url:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "https://[x]": no usable token
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     token = parts.path.rstrip("/").rpartition("/")[2]
@@ -238,7 +239,7 @@ def callback_token(payload: SkillPayload) -> str | None:
 
 
 def is_test_surface(payload: SkillPayload) -> bool:
-    """Bot-tester traffic (excluded from metrics)."""
+    """Traffic from the admin centre's bot tester (counted apart from customers' messages)."""
     params = payload.userRequest.params or {}
     return params.get("surface") == "BuilderBotTest"
 
@@ -247,12 +248,6 @@ def _locale(lang: str | None) -> str:
     if not lang or lang.strip().lower() in _KOREAN_LANGS:
         return "ko"
     return lang.strip().lower()
-
-
-def _block_map(block: Block | None) -> dict[str, str] | None:
-    if block is None:
-        return None
-    return {k: v for k, v in (("id", block.id), ("name", block.name)) if v is not None}
 
 
 def _platform_ids(payload: SkillPayload) -> dict[str, str]:
@@ -268,27 +263,6 @@ def _platform_ids(payload: SkillPayload) -> dict[str, str]:
     return {k: v for k, v in ids.items() if v}
 
 
-def _channel_data(payload: SkillPayload) -> dict[str, Any]:
-    request = payload.userRequest
-    action = payload.action
-    trigger = payload.flow.trigger if payload.flow and payload.flow.trigger else None
-    data: dict[str, Any] = {
-        "callbackUrl": request.callbackUrl,
-        "params": dict(action.params or {}) if action else {},
-        "block": _block_map(request.block),
-        "detailParams": msgspec.to_builtins(action.detailParams or {}) if action else {},
-        "clientExtra": client_extra(payload),
-        "intent": {"id": payload.intent.id, "name": payload.intent.name} if payload.intent else None,
-        "trigger": trigger.type if trigger else None,
-        "lang": request.lang,
-        "timezone": request.timezone,
-        "surface": (request.params or {}).get("surface"),
-        "test": is_test_surface(payload),
-        "contexts": payload.contexts or [],
-    }
-    return data
-
-
 def to_inbound(payload: SkillPayload, *, idempotency_key: str | None = None) -> Inbound:
     """The channel-neutral message. Without an explicit key, the callback token (if any) is used."""
     request = payload.userRequest
@@ -302,5 +276,4 @@ def to_inbound(payload: SkillPayload, *, idempotency_key: str | None = None) -> 
         platform_ids=_platform_ids(payload),
         idempotency_key=idempotency_key if idempotency_key is not None else callback_token(payload),
         knowledge=knowledge_matches(payload),
-        channel_data=_channel_data(payload),
     )

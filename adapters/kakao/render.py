@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import structlog
@@ -77,6 +78,7 @@ _EXTRA_TEXT = 3
 class _Slot:
     component: Component
     priority: int
+    source: int = -1  # index of the reply part it came from (texts of different parts merge differently)
 
 
 def _one_line(text: str) -> str:
@@ -93,9 +95,7 @@ def _plain(text: str) -> str:
 def _button(button: m.Button, operator_label: str, log: Logger) -> KakaoButton | None:
     label = limits.truncate(_one_line(button.label), limits.BUTTON_LABEL_MAX)
     if button.kind == "handoff":
-        return KakaoButton(
-            label=label or limits.truncate(operator_label, limits.BUTTON_LABEL_MAX), action="operator"
-        )
+        return KakaoButton(label=label or limits.truncate(operator_label, limits.BUTTON_LABEL_MAX), action="operator")
     if not label:
         log.warning("kakao.render.button_dropped", reason="empty label", kind=button.kind)
         return None
@@ -112,9 +112,7 @@ def _button(button: m.Button, operator_label: str, log: Logger) -> KakaoButton |
     if button.kind == "message":
         return KakaoButton(label=label, action="message", messageText=button.value or button.label)
     # postback: the label is echoed as the customer's message, the value travels in `extra`.
-    return KakaoButton(
-        label=label, action="message", messageText=button.label, extra={POSTBACK_KEY: button.value}
-    )
+    return KakaoButton(label=label, action="message", messageText=button.label, extra={POSTBACK_KEY: button.value})
 
 
 def _buttons(buttons: list[m.Button], cap: int, operator_label: str, log: Logger) -> list[KakaoButton]:
@@ -130,9 +128,7 @@ def _quick_reply(option: m.Button) -> QuickReply | None:
         return None
     if option.kind == "message":
         return QuickReply(label=label, action="message", messageText=option.value or option.label)
-    return QuickReply(
-        label=label, action="message", messageText=option.label, extra={POSTBACK_KEY: option.value}
-    )
+    return QuickReply(label=label, action="message", messageText=option.label, extra={POSTBACK_KEY: option.value})
 
 
 # --- cards ---------------------------------------------------------------------------------------
@@ -152,6 +148,17 @@ def _price_line(card: m.Card) -> str:
     if card.discount:
         line += f" (할인가 {max(card.price - card.discount, 0):,}원)"
     return line
+
+
+def _with_last_line(text: str, last: str, max_lines: int, size: int) -> str:
+    """`text` fitted to `max_lines` and `size`, with `last` (if any) kept whole as its final line."""
+    if not last:
+        return limits.truncate(limits.collapse_lines(text, max_lines), size)
+    room = size - limits.kakao_len(last) - 1
+    if max_lines < 2 or room < 2 or not text.strip():
+        return limits.truncate(last, size)
+    head = limits.truncate(limits.collapse_lines(text, max_lines - 1), room)
+    return f"{head}\n{last}"
 
 
 def _card(
@@ -181,11 +188,12 @@ def _card(
         )
     if kind == "basic":
         if in_carousel:
-            description = limits.collapse_lines(text, limits.CAROUSEL_CARD_DESCRIPTION_LINES)
-            description = limits.truncate(description, limits.SAFE_BASIC_CARD_DESCRIPTION_CAROUSEL_MAX)
+            lines, size = limits.CAROUSEL_CARD_DESCRIPTION_LINES, limits.SAFE_BASIC_CARD_DESCRIPTION_CAROUSEL_MAX
         else:
-            description = limits.collapse_lines(text, limits.BASIC_CARD_DESCRIPTION_LINES)
-            description = limits.truncate(description, limits.BASIC_CARD_DESCRIPTION_MAX)
+            lines, size = limits.BASIC_CARD_DESCRIPTION_LINES, limits.BASIC_CARD_DESCRIPTION_MAX
+        # A priced card shown as a basicCard (a carousel mixing priced and unpriced cards) keeps its
+        # price as the description's last line, never cut.
+        description = _with_last_line(text, _price_line(card), lines, size)
         return BasicCard(
             title=limits.truncate(title, limits.BASIC_CARD_TITLE_MAX) or None,
             description=description or None,
@@ -283,10 +291,10 @@ def _plan(parts: list[m.ReplyPart], operator_label: str, log: Logger) -> tuple[l
     slots: list[_Slot] = []
     options: list[m.Button] = []
     first_text = True
-    for part in parts:
+    for index, part in enumerate(parts):
         if isinstance(part, m.Text):
             for chunk in limits.split_text(part.text):
-                slots.append(_Slot(SimpleText(text=chunk), _KEEP if first_text else _EXTRA_TEXT))
+                slots.append(_Slot(SimpleText(text=chunk), _KEEP if first_text else _EXTRA_TEXT, index))
                 first_text = False
         elif isinstance(part, m.Image):
             if not limits.is_http_url(part.url):
@@ -311,17 +319,35 @@ def _plan(parts: list[m.ReplyPart], operator_label: str, log: Logger) -> tuple[l
     return slots, options
 
 
+def _merge_texts(first: _Slot, second: _Slot, log: Logger) -> _Slot:
+    """Two text bubbles as one. Within one part the end is cut; across parts the later part (e.g. a new
+    answer after a stashed one) is kept whole and the earlier one is cut to the room left."""
+    a, b = first.component, second.component
+    if not (isinstance(a, SimpleText) and isinstance(b, SimpleText)):
+        raise TypeError("only simpleText bubbles are merged")
+    joined = f"{a.text}\n\n{b.text}"
+    priority = min(first.priority, second.priority)
+    if first.source == second.source or limits.kakao_len(joined) <= limits.SIMPLE_TEXT_CHUNK:
+        return _Slot(SimpleText(text=limits.truncate(joined, limits.SIMPLE_TEXT_CHUNK)), priority, second.source)
+    room = limits.SIMPLE_TEXT_CHUNK - limits.kakao_len(b.text) - 2
+    if room < 20:  # too little left to say anything useful
+        log.warning("kakao.render.output_dropped", component=SimpleText.KEY, reason="no room before a later part")
+        return _Slot(b, priority, second.source)
+    return _Slot(SimpleText(text=f"{limits.truncate(a.text, room)}\n\n{b.text}"), priority, second.source)
+
+
 def _fit_outputs(slots: list[_Slot], log: Logger) -> list[_Slot]:
-    """At most MAX_OUTPUTS: merge extra text into earlier text, then drop by priority."""
+    """At most MAX_OUTPUTS: merge extra text into earlier text, then drop by priority.
+
+    Texts of different parts are merged first (the later kept whole), then the last two texts.
+    """
     slots = list(slots)
     while len(slots) > limits.MAX_OUTPUTS:
-        texts = [
-            (i, slot.component) for i, slot in enumerate(slots) if isinstance(slot.component, SimpleText)
-        ]
+        texts = [i for i, slot in enumerate(slots) if isinstance(slot.component, SimpleText)]
         if len(texts) >= 2:
-            (prev, prev_text), (last, last_text) = texts[-2], texts[-1]
-            merged = limits.truncate(f"{prev_text.text}\n\n{last_text.text}", limits.SIMPLE_TEXT_CHUNK)
-            slots[prev] = _Slot(SimpleText(text=merged), min(slots[prev].priority, slots[last].priority))
+            pairs = list(pairwise(texts))
+            prev, last = next(((i, j) for i, j in pairs if slots[i].source != slots[j].source), pairs[-1])
+            slots[prev] = _merge_texts(slots[prev], slots[last], log)
             del slots[last]
             continue
         victim = max(range(len(slots)), key=lambda i: (slots[i].priority, i))
@@ -334,10 +360,7 @@ def _attach_buttons(slots: list[_Slot], buttons: list[KakaoButton], log: Logger)
     """Put url/phone/operator options (which cannot be quick replies) on a card."""
     for button in buttons:
         last = slots[-1].component if slots else None
-        if (
-            isinstance(last, TextCard | BasicCard | CommerceCard)
-            and len(last.buttons) < limits.MAX_BUTTONS_VERTICAL
-        ):
+        if isinstance(last, TextCard | BasicCard | CommerceCard) and len(last.buttons) < limits.MAX_BUTTONS_VERTICAL:
             last.buttons.append(button)
         elif isinstance(last, SimpleText) and limits.kakao_len(last.text) <= limits.TEXT_CARD_TOTAL_MAX:
             slots[-1] = _Slot(TextCard(description=last.text, buttons=[button]), slots[-1].priority)
@@ -371,9 +394,7 @@ def _quick_replies(
     return replies[: limits.MAX_QUICK_REPLIES], as_buttons
 
 
-def _fallback(
-    parts: list[m.ReplyPart], context: ContextControl | None, data: dict[str, Any] | None
-) -> SkillResponse:
+def _fallback(parts: list[m.ReplyPart], context: ContextControl | None, data: dict[str, Any] | None) -> SkillResponse:
     text = next((p.text for p in parts if isinstance(p, m.Text | m.HandoffNotice) and p.text.strip()), "")
     bubble = limits.truncate(_plain(text), limits.SIMPLE_TEXT_CHUNK) or FALLBACK_TEXT
     return SkillResponse(

@@ -26,11 +26,11 @@ import msgspec
 import structlog
 
 from adapters.kakao.callback import CallbackClient, url_fingerprint
-from adapters.kakao.config import KakaoConfig
-from adapters.kakao.limits import validate
-from adapters.kakao.payload import PayloadError, SkillPayload, parse_payload, to_inbound
+from adapters.kakao.config import FAST_REPLY_TIMEOUT_S, KakaoConfig
+from adapters.kakao.limits import split_text
+from adapters.kakao.payload import PayloadError, SkillPayload, is_test_surface, parse_payload, to_inbound
 from adapters.kakao.render import callback_ack, render, render_text
-from adapters.kakao.response import SkillResponse, encode_response
+from adapters.kakao.response import encode_response
 from core.engine import Engine
 from core.messages import Button, Inbound, QuickReplies, ReplyPart, Text, Turn, TurnResult
 from core.metrics import Metrics
@@ -41,7 +41,6 @@ _log = structlog.get_logger(__name__)
 LATE_ANSWER_PAYLOAD = "sangdam:kakao:late-answer"  # postback of the "답변 확인하기" quick reply
 _ACK_SENT_WAIT_S = 2.0  # if the server never reports the ack as sent, go on after this long
 _POST_RESERVE_S = 0.3  # time kept before the callback deadline to render and start the POST
-_FAST_REPLY_TIMEOUT_S = 0.3  # cap on engine.fast_reply; it runs inside Kakao's 5 s too
 _RENDER_CACHE_SIZE = 2048  # distinct rendered replies kept
 
 _parts_encoder = msgspec.msgpack.Encoder()
@@ -110,13 +109,18 @@ class SkillHandler:
             return _error(400, "bad_request", str(exc))
         bot_id = payload.bot.id if payload.bot is not None else None
         if self._config.allowed_bot_ids and bot_id not in self._config.allowed_bot_ids:
+            # The operator copies this id into allowed_bot_ids (docs/kakao.md); it is not personal data.
+            _log.warning("kakao_bot_refused", bot_id=bot_id)
+            self._metrics.incr("kakao_forbidden")
             return _error(403, "forbidden", "bot.id is not in channels.kakao.allowed_bot_ids")
+        if is_test_surface(payload):
+            self._metrics.incr("kakao_bot_tester")  # the admin centre's bot tester, not a customer
         try:
             return await self._answer(payload, received)
         except Exception:
             _log.exception("kakao_skill_failed")
             self._metrics.incr("kakao_error")
-            return SkillReply(200, self._encode(render_text(self._config.error_text)))
+            return SkillReply(200, encode_response(render_text(self._config.error_text)))
 
     async def _answer(self, payload: SkillPayload, received: float) -> SkillReply:
         callback_url: str | None = payload.userRequest.callbackUrl or None
@@ -144,7 +148,7 @@ class SkillHandler:
                 if earlier:
                     await self.stash(user_key, earlier)
                 return SkillReply(200, self._ack())
-            return SkillReply(200, self._render(self._before_new(earlier) + turn.parts))
+            return SkillReply(200, self._render(self._before_new(earlier) + self._reply_parts(turn)))
 
         await self._store.put(_pending_key(user_key), b"1", self._config.late_answer_ttl_s)
         if callback_url is not None:
@@ -186,11 +190,23 @@ class SkillHandler:
         return _parts_decoder.decode(data)
 
     def _before_new(self, earlier: list[ReplyPart]) -> list[ReplyPart]:
-        """A stashed answer shown in front of a new one: introduced, without its stale quick replies."""
+        """A stashed answer shown in front of a new one: introduced, without its stale quick replies.
+
+        Its text is cut to one bubble so that the new answer keeps its own outputs (Kakao shows 3).
+        """
         if not earlier:
             return []
-        kept = [part for part in earlier if not isinstance(part, QuickReplies)]
-        return [Text(text=self._config.late_intro_text), *kept]
+        texts = [part.text for part in earlier if isinstance(part, Text)]
+        others = [part for part in earlier if not isinstance(part, Text | QuickReplies)]
+        bubble = split_text("\n\n".join([self._config.late_intro_text, *texts]), max_bubbles=1)
+        return [*(Text(text=text) for text in bubble), *others]
+
+    def _reply_parts(self, turn: Turn) -> list[ReplyPart]:
+        """The turn's reply; a note when a person owns the conversation and the bot stays silent."""
+        if turn.parts:
+            return turn.parts
+        self._metrics.incr("kakao_agent_owned")
+        return [Text(text=self._config.agent_owned_text)]
 
     async def stash(self, user_key: str, parts: list[ReplyPart]) -> None:
         """Keep an undelivered answer for the next message (appended to one already waiting)."""
@@ -238,7 +254,7 @@ class SkillHandler:
             turn = self._turn_of(turn_task)
             outcome = await self._callbacks.post_once(
                 url,
-                self._render(self._before_new(earlier) + turn.parts),
+                self._render(self._before_new(earlier) + self._reply_parts(turn)),
                 received_at=received,
                 deadline=deadline,
             )
@@ -256,7 +272,11 @@ class SkillHandler:
 
     async def _stash_when_done(self, turn_task: asyncio.Future[Turn], user_key: str, earlier: list[ReplyPart]) -> None:
         await asyncio.wait((turn_task,))
-        await self.stash(user_key, earlier + self._turn_of(turn_task).parts)
+        parts = earlier + self._turn_of(turn_task).parts
+        if parts:
+            await self.stash(user_key, parts)
+        else:  # a person owns the conversation: their replies are stashed by deliver()
+            await self._store.pop(_pending_key(user_key))
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Let running jobs finish (they hold answers owed to customers), then cancel stragglers."""
@@ -282,22 +302,23 @@ class SkillHandler:
 
     async def _fast_parts(self, inbound: Inbound) -> list[ReplyPart]:
         try:
-            async with asyncio.timeout(_FAST_REPLY_TIMEOUT_S):
+            async with asyncio.timeout(FAST_REPLY_TIMEOUT_S):
                 return list(await self._engine.fast_reply(inbound))
         except Exception:
             _log.exception("kakao_fast_reply_failed")
             return [Text(text=self._config.pending_text)]
 
     def _render(self, parts: list[ReplyPart]) -> bytes:
-        """Render, validate and encode; a response that fails validation becomes a safe text reply.
+        """Render (always valid, see render.render) and encode.
 
         Rendering is a pure function of the parts, and most replies are the pack's fixed texts, so the
-        encoded result is cached by the parts' bytes: the hot path then skips render + validate.
+        encoded result is cached by the parts' bytes: the hot path then skips rendering.
         """
         key = _parts_encoder.encode(parts)
         cached = self._rendered.get(key)
         if cached is None:
-            cached = self._encode(render(parts, operator_label=self._config.operator_label))
+            # render() guarantees a valid response (it falls back to plain text itself).
+            cached = encode_response(render(parts, operator_label=self._config.operator_label))
             if len(self._rendered) >= _RENDER_CACHE_SIZE:
                 del self._rendered[next(iter(self._rendered))]  # oldest first: insertion order
             self._rendered[key] = cached
@@ -305,15 +326,6 @@ class SkillHandler:
 
     def _ack(self) -> bytes:
         return _json_encoder.encode(callback_ack(self._config.waiting_text))
-
-    def _encode(self, response: SkillResponse) -> bytes:
-        problems = validate(response)
-        if problems:
-            # A renderer bug must not cost the customer their answer slot: log it, send a safe text.
-            _log.error("kakao_invalid_response", problems=problems[:5])
-            self._metrics.incr("kakao_invalid_response")
-            response = render_text(self._config.error_text)
-        return encode_response(response)
 
 
 def _late_key(user_key: str) -> str:

@@ -56,9 +56,7 @@ class WebChannel:
         return await self.service.deliver(conversation_key, parts)
 
 
-def build_channel(
-    ctx: ChannelContext, config: Mapping[str, Any]
-) -> WebChannel:
+def build_channel(ctx: ChannelContext, config: Mapping[str, Any]) -> WebChannel:
     """The web channel from its settings section; the token secret is read from `ctx.env`."""
     web = parse_config(config)
     secret, from_env = web.secret(ctx.env)

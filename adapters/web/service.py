@@ -82,9 +82,7 @@ class WebService:
             return {"duplicate": True, "events": []}
         # Keep the session known for agents' deliveries (also after a restart of an in-memory store).
         await self._store.put(f"web:session:{sid}", b"1", self.config.token_ttl_s)
-        customer = await self.log.append(
-            sid, "customer", text=mask_pii(message.text).text or message.text, client_id=message.client_id
-        )
+        customer = await self.log.append(sid, "customer", text=mask_pii(message.text).text, client_id=message.client_id)
         self.hub.publish(sid, Signal("wake"))
         # The turn outlives a dropped request: the reply still lands in the log for the reconnected client.
         task = asyncio.create_task(self._turn(sid, message))
@@ -122,9 +120,17 @@ class WebService:
         return [event]
 
     async def history(self, session: Session, after: int) -> dict[str, Any]:
-        events = await self.log.read(session.session_id, after)
-        last = events[-1].id if events else max(after, await self.log.head(session.session_id))
-        return {"session_id": session.session_id, "events": [msgspec.to_builtins(e) for e in events], "last_id": last}
+        """Events after `after`; all of them, with `reset: true`, when the client is ahead of the log."""
+        head = await self.log.head(session.session_id)
+        reset = after > head  # the log was lost (restart with the memory store, expiry): ids start again
+        events = await self.log.read(session.session_id, 0 if reset else after)
+        last = events[-1].id if events else head
+        return {
+            "session_id": session.session_id,
+            "events": [msgspec.to_builtins(e) for e in events],
+            "last_id": last,
+            "reset": reset,
+        }
 
     # --- agents' messages ------------------------------------------------------------------------
 
@@ -146,6 +152,11 @@ class WebService:
         try:
             await self._store.put(f"web:online:{sid}", b"1", self.config.presence_ttl_s)
             yield ServerSentEventMessage(comment="connected", retry=2000, data=None)
+            if last > await self.log.head(sid):
+                # The client saw ids this log never had (it was lost: a restart with the memory store or
+                # an expiry); ids start again at 1, so the client must forget what it has and replay.
+                yield ServerSentEventMessage(event="reset", data=_json.encode({"last_id": last}).decode())
+                last = 0
             for event in await self.log.read(sid, last):
                 last = event.id
                 yield _message(event)

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 _VERSION = "v1"
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+# ASCII-only patterns: str.isdigit() and \d also accept other scripts' digits (e.g. "١"), which would
+# then fail deep inside the signature check instead of being refused as malformed.
+_TOKEN = re.compile(r"v1\.([A-Za-z0-9_-]{22})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 
 
 class TokenError(ValueError):
@@ -49,17 +51,18 @@ class TokenSigner:
     def verify(self, token: str | None) -> Session:
         if not token:
             raise TokenError("no visitor token: send 'Authorization: Bearer <token>' from POST /sessions")
-        pieces = token.split(".")
-        if len(pieces) != 4 or pieces[0] != _VERSION or not _SESSION_ID.match(pieces[1]) or not pieces[2].isdigit():
+        match = _TOKEN.fullmatch(token)
+        if match is None:
             raise TokenError("malformed visitor token: get a new one from POST /sessions")
         body, signature = token.rsplit(".", 1)
-        if not hmac.compare_digest(signature, self._sign(body)):
+        # Bytes, not str: compare_digest refuses non-ASCII str (the pattern already keeps them out).
+        if not hmac.compare_digest(signature.encode("ascii"), self._sign(body).encode("ascii")):
             raise TokenError("visitor token signature does not match: get a new one from POST /sessions")
-        issued = int(pieces[2])
+        issued = int(match.group(2))
         expires = issued + self._ttl_s
         if self._clock() >= expires:
             raise TokenError("visitor token expired: get a new one from POST /sessions")
-        return Session(pieces[1], issued, expires)
+        return Session(match.group(1), issued, expires)
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode("ascii"), hashlib.sha256).digest())

@@ -7,7 +7,8 @@ import unicodedata
 
 import msgspec
 
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_EVENT_ID = re.compile(r"[0-9]{1,12}")  # ASCII digits only: isdigit() also accepts "²" and "١"
 
 
 class WebError(Exception):
@@ -45,7 +46,7 @@ def parse_message(body: bytes, *, max_text_chars: int, max_payload_chars: int) -
         raise WebError(400, "bad_request", f"invalid message: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise WebError(400, "bad_request", f"body is not valid JSON: {exc}") from exc
-    if not _CLIENT_ID.match(message.id):
+    if not _CLIENT_ID.fullmatch(message.id):
         raise WebError(400, "bad_request", "id must be 8-64 characters of A-Z, a-z, 0-9, '_' or '-' (e.g. a UUID)")
     text = unicodedata.normalize("NFC", message.text).strip()
     if len(text) > max_text_chars:
@@ -62,6 +63,6 @@ def parse_after(value: str | None) -> int:
     """The `after` query parameter / Last-Event-ID header: a non-negative event id."""
     if value is None or value == "":
         return 0
-    if not value.isdigit() or len(value) > 12:
+    if not _EVENT_ID.fullmatch(value):
         raise WebError(400, "bad_request", f"after / Last-Event-ID must be a non-negative integer, got {value[:20]!r}")
     return int(value)

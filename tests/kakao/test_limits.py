@@ -73,9 +73,7 @@ def item_card(rows: int = 2, **kw: Any) -> ItemCard:
 
 
 def list_card(items: int = 2, **kw: Any) -> ListCard:
-    return ListCard(
-        header=ListItem(title="목록"), items=[ListItem(title=f"항목{i}") for i in range(items)], **kw
-    )
+    return ListCard(header=ListItem(title="목록"), items=[ListItem(title=f"항목{i}") for i in range(items)], **kw)
 
 
 def rejected(response: SkillResponse, fragment: str) -> None:
@@ -248,13 +246,7 @@ def test_buttons_3_vertical_2_horizontal() -> None:
     )
     rejected(resp(basic(thumbnail=thumb(fixedRatio=True), buttons=[btn(i) for i in range(3)])), "at most 2")
     # fixedRatio with an explicit vertical layout: 3 are fine.
-    valid(
-        resp(
-            basic(
-                thumbnail=thumb(fixedRatio=True), buttons=[btn(i) for i in range(3)], buttonLayout="vertical"
-            )
-        )
-    )
+    valid(resp(basic(thumbnail=thumb(fixedRatio=True), buttons=[btn(i) for i in range(3)], buttonLayout="vertical")))
     rejected(resp(TextCard(title="t", buttonLayout="diagonal")), "buttonLayout")
 
 
@@ -300,9 +292,7 @@ def test_structure_violations_are_rejected() -> None:
     )
     rejected(resp(SimpleText(text="a"), quick=[QuickReply(label="q", action="block")]), "blockId")
     rejected(resp(SimpleText(text="a"), quick=[QuickReply(label="q", action="webLink")]), "message or block")
-    bad_context = SkillResponse(
-        version="2.0", context=ContextControl(values=[ContextValue(name="", lifeSpan=-1)])
-    )
+    bad_context = SkillResponse(version="2.0", context=ContextControl(values=[ContextValue(name="", lifeSpan=-1)]))
     rejected(bad_context, "name: required")
     rejected(bad_context, "lifeSpan")
 
@@ -312,9 +302,7 @@ def resp_output(output: Output) -> SkillResponse:
 
 
 def test_output_with_two_components_is_rejected() -> None:
-    rejected(
-        resp_output(Output(simpleText=SimpleText(text="a"), textCard=TextCard(title="b"))), "exactly one"
-    )
+    rejected(resp_output(Output(simpleText=SimpleText(text="a"), textCard=TextCard(title="b"))), "exactly one")
     rejected(resp_output(Output()), "got 0")
 
 
@@ -438,9 +426,7 @@ LENGTH_CASES: list[LengthCase] = [
     ),
     (
         "button.label (horizontal)",
-        lambda s: resp(
-            TextCard(title="t", buttonLayout="horizontal", buttons=[Button(label=s, action="share")])
-        ),
+        lambda s: resp(TextCard(title="t", buttonLayout="horizontal", buttons=[Button(label=s, action="share")])),
         lambda r: _first(r).buttons[0].label,
         limits.BUTTON_LABEL_HORIZONTAL_MAX,
     ),
@@ -540,10 +526,7 @@ def test_renderer_truncates_every_field() -> None:
     ]
     text_card, basic_card, commerce_card = components(valid(render(parts)))
     assert limits.kakao_len(text_card.title) == limits.TEXT_CARD_TITLE_MAX
-    assert (
-        limits.kakao_len(text_card.title) + limits.kakao_len(text_card.description)
-        == limits.TEXT_CARD_TOTAL_MAX
-    )
+    assert limits.kakao_len(text_card.title) + limits.kakao_len(text_card.description) == limits.TEXT_CARD_TOTAL_MAX
     assert limits.kakao_len(basic_card.title) == limits.BASIC_CARD_TITLE_MAX
     assert limits.kakao_len(basic_card.description) == limits.BASIC_CARD_DESCRIPTION_MAX
     assert limits.kakao_len(commerce_card.title) == limits.COMMERCE_TITLE_MAX
@@ -559,9 +542,7 @@ def test_renderer_carousel_uses_safe_limits() -> None:
         assert limits.kakao_len(item.description) == limits.SAFE_BASIC_CARD_DESCRIPTION_CAROUSEL_MAX
     text_cards = [m.Card(title="t", text=LONG) for _ in range(2)]
     carousel = components(valid(render([m.Carousel(cards=text_cards)])))[0]
-    assert all(
-        limits.kakao_len(i.description) == limits.TEXT_CARD_DESCRIPTION_CAROUSEL_MAX for i in carousel.items
-    )
+    assert all(limits.kakao_len(i.description) == limits.TEXT_CARD_DESCRIPTION_CAROUSEL_MAX for i in carousel.items)
 
 
 def test_renderer_simple_text_and_image_alt() -> None:

@@ -10,6 +10,8 @@ import pytest
 from adapters.kakao.payload import (
     PayloadError,
     callback_token,
+    client_extra,
+    is_test_surface,
     knowledge_matches,
     parse_payload,
     parse_sys_value,
@@ -77,25 +79,23 @@ def test_fields_map_to_inbound() -> None:
         "blockId": "blk-fallback",
         "botId": "64f0c0ffee!",
     }
-    data = inbound.channel_data
-    assert data["callbackUrl"] is None
-    assert data["params"] == {}
-    assert data["block"] == {"id": "blk-fallback", "name": "폴백 블록"}
-    assert data["trigger"] == "TEXT_INPUT"
-    assert data["test"] is False
+    assert inbound.channel_data == {}  # nothing in the core reads Kakao specifics
     assert inbound.knowledge == []
+    payload = parse_payload(encode(body()))
+    assert payload.userRequest.callbackUrl is None
+    assert payload.flow is not None and payload.flow.trigger is not None
+    assert payload.flow.trigger.type == "TEXT_INPUT"
+    assert is_test_surface(payload) is False
 
 
 def test_flow_and_contexts_are_kept() -> None:
-    contexts = [
-        {"name": "order", "lifespan": 3, "ttl": 600, "params": {"no": {"value": "1", "resolvedValue": "1"}}}
-    ]
+    contexts = [{"name": "order", "lifespan": 3, "ttl": 600, "params": {"no": {"value": "1", "resolvedValue": "1"}}}]
     payload = parse_payload(encode(body(contexts=contexts)))
     assert payload.flow is not None and payload.flow.trigger is not None
     assert payload.flow.trigger.referrerBlock is not None
     assert payload.flow.trigger.referrerBlock.name == "웰컴"
     assert payload.flow.lastBlock is not None and payload.flow.lastBlock.id == "blk-welcome"
-    assert to_inbound(payload).channel_data["contexts"] == contexts
+    assert payload.contexts == contexts
 
 
 def test_minimal_payload_only_needs_user_and_utterance() -> None:
@@ -110,7 +110,7 @@ def test_client_extra_null_is_empty() -> None:
     value["action"]["clientExtra"] = None
     payload = parse_payload(encode(value))
     assert postback_of(payload) is None
-    assert to_inbound(payload).channel_data["clientExtra"] == {}
+    assert client_extra(payload) == {}
 
 
 def test_postback_read_from_client_extra() -> None:
@@ -119,7 +119,6 @@ def test_postback_read_from_client_extra() -> None:
     value["flow"]["trigger"]["type"] = "QUICKREPLY_BUTTON_MESSAGE"
     inbound = to_inbound(parse_payload(encode(value)))
     assert inbound.payload == "scenario:refund/step:2"
-    assert inbound.channel_data["trigger"] == "QUICKREPLY_BUTTON_MESSAGE"
 
 
 @pytest.mark.parametrize("extra", [{"sangdam": 3}, {"key1": "value1"}, {"sangdam": {"x": 1}}])
@@ -190,8 +189,8 @@ def test_sys_entity_params() -> None:
     assert parse_sys_value(params["sys_location"]) == "강남"
     # The older official example's malformed JSON is kept as the raw string.
     assert parse_sys_value(params["sys_number"]) == '{"amount": 1, "unit": }'
-    assert to_inbound(payload).channel_data["params"]["sys_location"] == "강남"
-    assert to_inbound(payload).channel_data["detailParams"]["sys_date"]["origin"] == "금요일"
+    assert payload.action.detailParams is not None
+    assert payload.action.detailParams["sys_date"].origin == "금요일"
 
 
 @pytest.mark.parametrize(
@@ -211,15 +210,14 @@ def test_parse_sys_value(raw: str | None, expected: Any) -> None:
 
 def test_unknown_fields_are_ignored() -> None:
     value = body(newTopLevel={"x": 1})
-    value["userRequest"]["user"]["properties"].update(
-        {"botUserKey": "b0f1e2d3c4", "appUserStatus": "REGISTERED"}
-    )
+    value["userRequest"]["user"]["properties"].update({"botUserKey": "b0f1e2d3c4", "appUserStatus": "REGISTERED"})
     value["userRequest"]["params"]["media"] = {"type": "image", "url": "https://cdn.example.com/a.jpg"}
     value["userRequest"]["somethingNew"] = [1, 2]
     value["flow"]["trigger"]["type"] = "IMAGE_UPLOAD"  # undocumented value: plain string, not an enum
-    inbound = to_inbound(parse_payload(encode(value)))
-    assert inbound.conversation_key == "b0f1e2d3c4"
-    assert inbound.channel_data["trigger"] == "IMAGE_UPLOAD"
+    payload = parse_payload(encode(value))
+    assert to_inbound(payload).conversation_key == "b0f1e2d3c4"
+    assert payload.flow is not None and payload.flow.trigger is not None
+    assert payload.flow.trigger.type == "IMAGE_UPLOAD"
 
 
 def test_is_friend_absent() -> None:
@@ -234,7 +232,6 @@ def test_callback_url_and_token() -> None:
     payload = parse_payload(encode(value))
     assert callback_token(payload) == "tok-123"
     inbound = to_inbound(payload)
-    assert inbound.channel_data["callbackUrl"] == "https://bot-api.kakao.com/v1/bots/abc/callback/tok-123"
     assert inbound.idempotency_key == "tok-123"
     assert to_inbound(payload, idempotency_key="explicit").idempotency_key == "explicit"
 
@@ -242,7 +239,16 @@ def test_callback_url_and_token() -> None:
 def test_bot_tester_surface() -> None:
     value = body()
     value["userRequest"]["params"] = {"surface": "BuilderBotTest", "ignoreMe": "true"}
-    assert to_inbound(parse_payload(encode(value))).channel_data["test"] is True
+    assert is_test_surface(parse_payload(encode(value))) is True
+
+
+@pytest.mark.parametrize("url", ["https://[x]/v1/bots/b/callback/t", "http://[::1"])
+def test_unparsable_callback_url_has_no_token(url: str) -> None:
+    value = body()
+    value["userRequest"]["callbackUrl"] = url
+    payload = parse_payload(encode(value))
+    assert callback_token(payload) is None
+    assert to_inbound(payload).idempotency_key is None
 
 
 def without(path: list[str]) -> bytes:

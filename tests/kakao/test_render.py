@@ -74,9 +74,7 @@ def test_long_text_splits_at_sentences() -> None:
 
 
 def test_markdown_is_stripped() -> None:
-    comps = outputs(
-        render_text("## 안내\n**배송**은 [여기](https://x.example/t)에서 확인해요.\n- 첫째\n- 둘째")
-    )
+    comps = outputs(render_text("## 안내\n**배송**은 [여기](https://x.example/t)에서 확인해요.\n- 첫째\n- 둘째"))
     assert comps[0].text == "안내\n배송은 여기 (https://x.example/t)에서 확인해요.\n• 첫째\n• 둘째"
 
 
@@ -125,9 +123,7 @@ def test_card_without_image_is_text_card() -> None:
 
 
 def test_priced_card_is_commerce_card() -> None:
-    comps = outputs(
-        render([Card(title="필터", text="교체용 필터", image_url=IMG, price=12000, discount=2000)])
-    )
+    comps = outputs(render([Card(title="필터", text="교체용 필터", image_url=IMG, price=12000, discount=2000)]))
     card = comps[0]
     assert isinstance(card, CommerceCard)
     assert card.price == 12000 and card.discount == 2000 and card.currency == "won"
@@ -367,9 +363,7 @@ def test_at_most_three_outputs_keeps_text_cards_and_handoff() -> None:
 
 def test_long_text_with_cards_uses_fewer_bubbles() -> None:
     long_text = "배송 관련 안내를 드릴게요. " * 150
-    comps = outputs(
-        render([Text(text=long_text), Card(title="A", image_url=IMG), HandoffNotice(text="연결할게요.")])
-    )
+    comps = outputs(render([Text(text=long_text), Card(title="A", image_url=IMG), HandoffNotice(text="연결할게요.")]))
     assert [type(c) for c in comps] == [SimpleText, BasicCard, TextCard]
     assert comps[0].text.endswith("…")
 
@@ -450,3 +444,49 @@ def test_buttons_that_cannot_work_are_dropped() -> None:
     )
     comps = outputs(render([card]))
     assert [b.label for b in comps[0].buttons] == ["확인"]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "가볍고 오래 가는 무선 청소기예요. 먼지통이 커서 비우기 편해요. 색상은 두 가지예요."]
+)
+def test_prices_survive_a_carousel_mixing_priced_and_unpriced_image_cards(text: str) -> None:
+    cards = [
+        Card(title="청소기", text=text, image_url=IMG, price=129000, discount=10000),
+        Card(title="필터", text=text, image_url=IMG),
+    ]
+    carousel = outputs(render([CoreCarousel(cards=cards)]))[0]
+    wire(render([CoreCarousel(cards=cards)]))
+    assert isinstance(carousel, Carousel) and carousel.type == "basicCard"
+    priced, unpriced = carousel.items
+    assert isinstance(priced, BasicCard) and isinstance(unpriced, BasicCard)
+    assert priced.description is not None
+    assert priced.description.endswith("가격: 129,000원 (할인가 119,000원)")
+    assert "가격" not in (unpriced.description or "")
+
+
+@pytest.mark.parametrize("url", ["https://[x]", "http://[::1", "https://[not-an-ip]/a.png"])
+def test_urls_urlsplit_cannot_parse_are_not_urls(url: str) -> None:
+    assert limits.is_http_url(url) is False
+    card = Card(
+        title="안내",
+        text="본문이에요.",
+        image_url=url,
+        link_url=url,
+        buttons=[Button(label="열기", kind="url", value=url)],
+    )
+    resp = render([Text(text="확인해 보세요."), Image(url=url), card])
+    payload = wire(resp)
+    assert payload["template"]["outputs"][0] == {"simpleText": {"text": "확인해 보세요."}}
+    assert "본문이에요." in json.dumps(payload, ensure_ascii=False)
+
+
+def test_a_later_part_is_kept_whole_when_texts_merge() -> None:
+    """A long first part (e.g. a stashed answer) must not push out the new answer's text."""
+    earlier = Text(text="앞선 답변이에요. " * 89)  # one full bubble: merged with the new text it overflows
+    new = Text(text="새 질문에 대한 답변이에요.")
+    comps = outputs(render([earlier, new, Image(url=IMG), Card(title="카드", text="설명")]))
+    wire(render([earlier, new, Image(url=IMG), Card(title="카드", text="설명")]))
+    assert len(comps) == 3
+    assert isinstance(comps[0], SimpleText)
+    assert comps[0].text.endswith("새 질문에 대한 답변이에요.")
+    assert comps[0].text.startswith("앞선 답변이에요.")

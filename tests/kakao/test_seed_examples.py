@@ -17,7 +17,14 @@ import msgspec
 import pytest
 
 from adapters.kakao import limits
-from adapters.kakao.payload import SkillPayload, parse_payload, parse_sys_value, to_inbound
+from adapters.kakao.payload import (
+    SkillPayload,
+    client_extra,
+    is_test_surface,
+    parse_payload,
+    parse_sys_value,
+    to_inbound,
+)
 from adapters.kakao.response import decode_callback_response, decode_response, encode_response
 
 SEEDS = Path("/work/shared/seeds")
@@ -169,9 +176,10 @@ def test_knowledge_payload_example() -> None:
 
 
 def test_null_client_extra_example() -> None:
-    inbound = to_inbound(parse_payload(BY_ID["003@139"].raw.encode()))
+    payload = parse_payload(BY_ID["003@139"].raw.encode())
+    inbound = to_inbound(payload)
     assert inbound.payload is None
-    assert inbound.channel_data["clientExtra"] == {}
+    assert client_extra(payload) == {}
     assert inbound.platform_ids["plusfriendUserKey"] == "<카카오톡 채널 사용자 id>"
 
 
@@ -198,8 +206,8 @@ def test_callback_payload_example() -> None:
     payload = parse_payload(json.dumps(BY_ID["002@31"].value, ensure_ascii=False).encode())
     inbound = to_inbound(payload)
     assert payload.userRequest.lang == "kr" and inbound.locale == "ko"
-    assert inbound.channel_data["callbackUrl"] == "<callback 호출시 사용할 url>"
-    assert inbound.channel_data["test"] is True  # surface BuilderBotTest
+    assert payload.userRequest.callbackUrl == "<callback 호출시 사용할 url>"
+    assert is_test_surface(payload) is True  # surface BuilderBotTest
     assert inbound.idempotency_key is None  # the placeholder is not a URL
 
 

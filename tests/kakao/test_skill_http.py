@@ -243,3 +243,62 @@ async def test_pushed_messages_wait_for_the_next_message() -> None:
         reply = await customer.says("고마워요")
     assert "무상 수리 대상이에요" in texts(reply)
     assert texts(reply).index("무상 수리 대상이에요") < texts(reply).index("다행이에요")
+
+
+def test_budget_must_leave_room_for_the_fast_reply() -> None:
+    assert parse_config({"budget_s": 4.5}).budget_s == 4.5
+    with pytest.raises(SettingsError, match=r"budget_s must be above 0 and at most 4.5"):
+        parse_config({"budget_s": 4.8})
+
+
+async def test_a_long_waiting_answer_does_not_push_out_the_new_reply() -> None:
+    async with running_gateway() as gw:
+        channel = gw.gateway.channels[0]
+        customer = Customer(gw, "botuser-long-stash")
+        await customer.says("안녕하세요")
+        long_answer = "상담직원이 확인한 내용을 자세히 안내해 드릴게요. " * 100  # ≈ 2,800 characters: 3+ bubbles
+        await channel.deliver("botuser-long-stash", [Text(text=long_answer)])
+        reply = await customer.says("티비 전원이 안 켜져요")
+    assert "어떤 제품인가요" in texts(reply)  # the new turn's answer is there, whole
+    assert "상담직원이 확인한 내용" in texts(reply)  # and the waiting one, in front of it
+    assert texts(reply).index("상담직원이 확인한 내용") < texts(reply).index("어떤 제품인가요")
+
+
+async def test_while_an_agent_owns_the_conversation_the_customer_is_told_it_was_passed_on() -> None:
+    async with running_gateway(kakao={"agent_owned_text": "상담직원에게 전달했어요."}) as gw:
+        customer = Customer(gw, "botuser-agent")
+        await customer.says("안녕하세요")
+        assert await gw.gateway.engine.claim("kakao:botuser-agent", "김상담")
+        silent = await customer.says("언제 답변 주시나요?")
+        # The agent's reply (Slack console -> deliver) reaches the customer with their next message.
+        await gw.gateway.channels[0].deliver("botuser-agent", [Text(text="내일 오전에 연락드릴게요.")])
+        later = await customer.says("네")
+    assert texts(silent) == "상담직원에게 전달했어요."
+    assert "내일 오전에 연락드릴게요." in texts(later)
+    assert gw.gateway.metrics.counters["kakao_agent_owned"] == 2
+
+
+async def test_an_over_size_body_gets_the_documented_413() -> None:
+    async with running_gateway(kakao={"max_body_bytes": 2048}) as gw:
+        payload = skill_payload("가" * 3000, user="botuser-big")
+        response = await gw.skill(payload)
+    assert response.status_code == 413
+    assert response.json() == {"error": "payload_too_large", "detail": "body over 2048 bytes"}
+
+
+async def test_a_refused_bot_id_is_logged_for_the_operator() -> None:
+    async with running_gateway(kakao={"allowed_bot_ids": ["bot-allowed"]}) as gw:
+        with capture_logs() as logs:
+            response = await gw.skill(skill_payload("안녕하세요", user="botuser-403"))
+    assert response.status_code == 403 and response.json()["error"] == "forbidden"
+    refused = [entry for entry in logs if entry["event"] == "kakao_bot_refused"]
+    assert refused and refused[0]["bot_id"] == "bot-1"
+
+
+async def test_bot_tester_traffic_is_counted_apart() -> None:
+    async with running_gateway() as gw:
+        payload = skill_payload("안녕하세요", user="botuser-tester")
+        payload["userRequest"]["params"] = {"surface": "BuilderBotTest"}
+        assert (await gw.skill(payload)).status_code == 200
+        assert (await gw.skill(skill_payload("안녕하세요", user="botuser-real"))).status_code == 200
+    assert gw.gateway.metrics.counters["kakao_bot_tester"] == 1

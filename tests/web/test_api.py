@@ -270,3 +270,40 @@ async def test_widget_bundle_and_demo_page_are_served() -> None:
 def test_committed_widget_bundle_is_within_30_kb_gzipped() -> None:
     size = len(gzip.compress(WIDGET.read_bytes(), compresslevel=9))
     assert 2_000 < size <= 30 * 1024, f"widget.js is {size} bytes gzipped"
+
+
+async def test_non_ascii_digits_and_signatures_are_refused_not_a_500() -> None:
+    async with running_gateway() as gw, httpx.AsyncClient(base_url=gw.base_url) as http:
+        visitor = await Visitor(http).start()
+        sid = "A" * 22
+        r = await http.get("/web/api/stream?token=v1.AAAAAAAAAAAAAAAAAAAAAA.%D9%A1.abc")  # Arabic-Indic "1"
+        assert r.status_code == 401 and r.json()["error"] == "bad_token", r.text
+        for token in (f"v1.{sid}.123.\u00e9", f"v1.{sid}.\u00b2.{'A' * 43}", f"{visitor.token[:-1]}\u00e9"):
+            headers = {b"Authorization": f"Bearer {token}".encode()}
+            r = await http.get("/web/api/history", headers=headers)
+            assert r.status_code == 401 and r.json()["error"] == "bad_token", (token, r.text)
+        for after in ("%C2%B2", "%D9%A1", "1%0A"):  # "²", "١", "1\n"
+            r = await http.get(f"/web/api/history?after={after}", headers=visitor.auth)
+            assert r.status_code == 400 and r.json()["error"] == "bad_request", (after, r.text)
+            r = await http.get(f"/web/api/stream?after={after}", headers=visitor.auth)
+            assert r.status_code == 400 and r.json()["error"] == "bad_request", (after, r.text)
+
+
+async def test_after_a_restart_with_the_memory_store_the_client_is_told_to_reset() -> None:
+    """Event ids start again at 1 when the in-memory log is lost; a client ahead of the log must reset."""
+    async with running_gateway() as first, httpx.AsyncClient(base_url=first.base_url, timeout=10) as http:
+        visitor = await Visitor(http).start()
+        await visitor.say("전원이 안 켜져요")
+        assert [e["id"] for e in await visitor.history()] == [1, 2]
+    async with running_gateway() as second, httpx.AsyncClient(base_url=second.base_url, timeout=10) as http:
+        visitor.http = http  # same token (same secret), new process with an empty memory store
+        r = await http.get("/web/api/history", params={"after": 2}, headers=visitor.auth)
+        assert r.status_code == 200 and r.json()["reset"] is True and r.json()["events"] == []
+        async with open_stream(http, visitor, headers={"Last-Event-ID": "2"}) as stream:
+            await stream.wait_for(lambda s: bool(s.items))
+            assert stream.items[0][0] == "reset"
+            await visitor.say("안녕하세요")
+            await stream.wait_for(lambda s: len(s.messages()) >= 2)
+        assert [m["id"] for m in stream.messages()] == [1, 2]  # the new ids reach the reset client
+        r = await http.get("/web/api/history", params={"after": 1}, headers=visitor.auth)
+        assert r.json()["reset"] is False and [e["id"] for e in r.json()["events"]] == [2]

@@ -377,3 +377,34 @@ async def test_llm_reply_streams_into_one_bubble(browser: Any) -> None:
             await context.close()
     finally:
         await standin.stop()
+
+
+async def test_widget_resets_when_the_server_lost_the_conversation_log(browser: Any, gateway: Running) -> None:
+    """A gateway restart with the memory store (or the log's expiry) starts event ids at 1 again: the open
+    widget must drop what it has seen and show the new messages, not skip them as already seen."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await page.goto(gateway.base_url + "/")
+    await open_widget(page)
+    await power_flow(page)
+    token: str = await page.evaluate("() => Object.entries(localStorage).find(([k]) => k.endsWith(':token'))[1]")
+    sid = token.split(".")[1]
+    store = gateway.gateway.store
+    # What a restart of an in-memory gateway loses: the session's event log and its head id.
+    await store.pop(f"web:events:{sid}")
+    await store.pop(f"web:head:{sid}")
+    await page.wait_for_timeout(2500)  # the stream (stream_max_s=2) resumes and is told to reset
+    assert await customer_bubbles(page) == []
+    assert await gateway.gateway.directory.deliver(
+        f"web:{sid}", [Text(text="상담직원이에요. 다시 이어서 도와드릴게요.")]
+    )
+    await widget(page).get_by_text("상담직원이에요. 다시 이어서", exact=False).wait_for(timeout=5000)
+    box = widget(page).get_by_role("textbox", name="메시지 입력")
+    await box.fill("고마워요")
+    await box.press("Enter")
+    rows = widget(page).locator(".log > .row")
+    await rows.last.locator(":scope.bot").wait_for()  # the bot's answer follows the customer's message
+    await page.wait_for_timeout(2500)  # more resumes: nothing twice
+    assert await customer_bubbles(page) == ["고마워요"]
+    assert await widget(page).get_by_text("상담직원이에요. 다시 이어서", exact=False).count() == 1
+    await context.close()

@@ -18,6 +18,9 @@ export interface StreamHandlers {
   delta(replyTo: string, text: string): void;
   typing(replyTo: string, done: boolean): void;
   state(connected: boolean): void;
+  // The server's log is behind what we have seen (it restarted with an in-memory store): ids start
+  // again at 1, so forget the shown events; the stream then replays the log from the start.
+  reset(): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -213,6 +216,7 @@ function dispatch(block: string, on: StreamHandlers): void {
   if (name === "message") on.event(parsed as WebEvent);
   else if (name === "delta") on.delta(parsed.reply_to, parsed.text);
   else if (name === "typing") on.typing(parsed.reply_to, !!parsed.done);
+  else if (name === "reset") on.reset();
 }
 
 function backoff(attempt: number): number {

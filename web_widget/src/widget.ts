@@ -275,6 +275,10 @@ export class Widget {
         delta: (replyTo, text) => this.delta(replyTo, text),
         typing: (replyTo, done) => this.showTyping(!done && !this.answered.has(replyTo)),
         state: (connected) => this.setBanner(connected ? null : navigator.onLine ? this.s.reconnecting : this.s.offline),
+        reset: () => {
+          this.clearLog(); // also sets streamLastId to 0, so a reconnect replays from the start
+          this.greet(true);
+        },
       });
     } catch {
       await this.reset(); // the session is no longer valid
