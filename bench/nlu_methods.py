@@ -82,9 +82,7 @@ def folds(intents: dict[str, IntentSpec], k: int = 5) -> list[tuple[dict[str, In
             name: IntentSpec(examples=[e for i, e in enumerate(spec.examples) if i % k != fold])
             for name, spec in intents.items()
         }
-        test = [
-            (e, name) for name, spec in intents.items() for i, e in enumerate(spec.examples) if i % k == fold
-        ]
+        test = [(e, name) for name, spec in intents.items() for i, e in enumerate(spec.examples) if i % k == fold]
         out.append((train, test))
     return out
 
@@ -135,9 +133,7 @@ def selection_score(
         )
         hits += sum(clf.predict(text).intent == intent for text, intent in test)
         total += len(test)
-    clf = IntentClassifier.train(
-        intents, 0.5, featurize=featurize, alpha=alpha, temperature=temp, reject_score=reject
-    )
+    clf = IntentClassifier.train(intents, 0.5, featurize=featurize, alpha=alpha, temperature=temp, reject_score=reject)
     rejected = sum(clf.predict(text).intent == "out_of_scope" for text in DEV_OUT_OF_SCOPE)
     cv, oos = hits / total, rejected / len(DEV_OUT_OF_SCOPE)
     return (cv + oos) / 2, cv, oos

@@ -139,9 +139,7 @@ def test_priority_from_rules_with_normal_default(policy: EscalationPolicy) -> No
 def test_check_order_profanity_first(policy: EscalationPolicy) -> None:
     conv = _conversation(fallback_count=5)
     assert policy.check("ㅅㅂ 상담원 연결해, 환불 안 해주면 고소", conv) is HandoffReason.PROFANITY
-    assert (
-        policy.check("상담원 연결해 주세요, 환불 안 해주면 고소할게요", conv) is HandoffReason.AGENT_REQUEST
-    )
+    assert policy.check("상담원 연결해 주세요, 환불 안 해주면 고소할게요", conv) is HandoffReason.AGENT_REQUEST
     assert policy.check("환불 안 해주면 고소할게요", conv) is HandoffReason.REFUND_DISPUTE
     assert policy.check("네?", conv) is HandoffReason.REPEATED_FALLBACK
 
@@ -150,10 +148,7 @@ def test_refund_dispute_needs_refund_context(policy: EscalationPolicy) -> None:
     # "말이 돼" is a dispute only when the conversation is about a refund/exchange.
     assert policy.check("이게 말이 돼요?", _conversation()) is None
     assert policy.check("교환이 안 된다는 게 말이 돼요?", _conversation()) is HandoffReason.REFUND_DISPUTE
-    assert (
-        policy.check("이게 말이 돼요?", _conversation(last_intent="refund_request"))
-        is HandoffReason.REFUND_DISPUTE
-    )
+    assert policy.check("이게 말이 돼요?", _conversation(last_intent="refund_request")) is HandoffReason.REFUND_DISPUTE
 
 
 def test_repeated_fallback_at_the_limit(policy: EscalationPolicy) -> None:

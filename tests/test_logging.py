@@ -23,9 +23,7 @@ RAW_DIGITS = ("9001011234568", "4111111111111111", "01023456789")
 def _restore_logging() -> Iterator[None]:
     """Leave the process's logging as it was for the other test files."""
     names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "litestar"]
-    saved = [
-        (lg, list(lg.handlers), lg.level, lg.propagate, lg.disabled) for lg in map(logging.getLogger, names)
-    ]
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate, lg.disabled) for lg in map(logging.getLogger, names)]
     yield
     clear_context()
     structlog.reset_defaults()

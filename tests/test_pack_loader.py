@@ -223,8 +223,7 @@ def test_optional_files_may_be_absent(tmp_path: Path) -> None:
 
 def test_yaml_anchors_and_merge_keys_work(tmp_path: Path) -> None:
     text = ORDER_SCENARIO + (
-        "  bye: &bye\n    say: 감사해요.\n    end: resolved\n"
-        "  bye_again:\n    <<: *bye\n    say: 다시 한번 감사해요.\n"
+        "  bye: &bye\n    say: 감사해요.\n    end: resolved\n  bye_again:\n    <<: *bye\n    say: 다시 한번 감사해요.\n"
     )
     text = text.replace("      next: show", "      next: bye").replace(
         "    end: resolved\n", "    next: bye_again\n", 1
@@ -308,18 +307,14 @@ def test_enum_typo_suggests_value(tmp_path: Path) -> None:
 
 
 def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
-    text = FAQ.replace(
-        "    answer: 구입일로부터 1년이에요.\n", "    answer: 1년이에요.\n    answer: 2년이에요.\n"
-    )
+    text = FAQ.replace("    answer: 구입일로부터 1년이에요.\n", "    answer: 1년이에요.\n    answer: 2년이에요.\n")
     issue = only_error(write_pack(tmp_path, faq_yaml=text))
     assert issue.line == line_of(text, "answer: 2년")
     assert f"first on line {line_of(text, 'answer: 1년')}" in issue.message
 
 
 def test_yaml_syntax_error_reports_its_line(tmp_path: Path) -> None:
-    text = ORDER_SCENARIO.replace(
-        'say: "주문 상태는 {order.status}이에요."', "say: 안내: 주문 상태는 배송중이에요"
-    )
+    text = ORDER_SCENARIO.replace('say: "주문 상태는 {order.status}이에요."', "say: 안내: 주문 상태는 배송중이에요")
     issue = only_error(write_pack(tmp_path, scenarios__order_yaml=text))
     assert (issue.file, issue.line) == ("scenarios/order.yaml", line_of(text, "say: 안내:"))
     assert issue.message.startswith("YAML syntax error")
@@ -488,9 +483,7 @@ def test_duplicate_scenario_id_across_files(tmp_path: Path) -> None:
 
 
 def test_intent_needs_three_examples(tmp_path: Path) -> None:
-    text = INTENTS.replace(
-        "[전원이 안 켜져요, 티비가 안 켜져요, 전원 버튼이 반응이 없어요]", "[전원이 안 켜져요]"
-    )
+    text = INTENTS.replace("[전원이 안 켜져요, 티비가 안 켜져요, 전원 버튼이 반응이 없어요]", "[전원이 안 켜져요]")
     issue = only_error(write_pack(tmp_path, intents_yaml=text))
     assert (issue.file, issue.line) == ("intents.yaml", line_of(text, "power_issue:"))
     assert "add 2 more" in issue.fix
@@ -591,9 +584,7 @@ def test_typo_pack_reports_file_line_and_fix() -> None:
     errors = errors_of(TYPO_PACK)
     found = {(i.file, i.line): i.fix for i in errors}
     assert found[("scenarios/power.yaml", line_of(source, "nxt: done"))].startswith("did you mean `next`?")
-    assert found[("scenarios/power.yaml", line_of(source, "goto: tv_plgu"))].startswith(
-        "did you mean `tv_plug`?"
-    )
+    assert found[("scenarios/power.yaml", line_of(source, "goto: tv_plgu"))].startswith("did you mean `tv_plug`?")
     assert found[("scenarios/power.yaml", line_of(source, "triggers: [power_isue]"))].startswith(
         "did you mean `power_issue`?"
     )

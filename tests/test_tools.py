@@ -165,9 +165,7 @@ async def test_own_timeout_error_is_a_failure_not_a_timeout() -> None:
     async def raises_timeout(args: dict[str, Any]) -> dict[str, Any]:
         raise TimeoutError("backend said so")
 
-    registry = registry_with(
-        Tool(name="t", description="", input_schema={}, func=raises_timeout, timeout_s=5)
-    )
+    registry = registry_with(Tool(name="t", description="", input_schema={}, func=raises_timeout, timeout_s=5))
     with pytest.raises(ToolError) as info:
         await registry.call("t", {})
     assert info.value.kind == "failed"
@@ -313,9 +311,7 @@ def registry(store: MemoryStore, clock: Clock, search: RecordingSearch) -> ToolR
     return ToolRegistry(list(tools.values()))
 
 
-async def test_only_declared_builtins_under_declared_names(
-    store: MemoryStore, search: RecordingSearch
-) -> None:
+async def test_only_declared_builtins_under_declared_names(store: MemoryStore, search: RecordingSearch) -> None:
     tools = builtin_tools(make_pack(TOOL_SPECS, ORDERS), store, search)
     assert sorted(tools) == ["create_ticket", "kb_search", "order_status"]
     assert tools["order_status"].timeout_s == 1.5
@@ -332,8 +328,7 @@ async def test_get_order_in_transit(registry: ToolRegistry) -> None:
         "found": "yes",
         "order_id": "ORD-20261118-0001",
         "status": "배송중",
-        "status_detail": "CJ대한통운으로 배송 중이에요. 운송장 번호는 1234-5678-9012이고, "
-        "11월 22일 도착 예정이에요.",
+        "status_detail": "CJ대한통운으로 배송 중이에요. 운송장 번호는 1234-5678-9012이고, 11월 22일 도착 예정이에요.",
         "carrier": "CJ대한통운",
         "tracking_number": "1234-5678-9012",
         "eta": "2026-11-22",
@@ -537,9 +532,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def spec(url: str, *, budget_s: float = 3.0, **http: Any) -> ToolSpec:
-    return ToolSpec(
-        name="company_api", description="회사 API", http=HttpTool(url=url, **http), timeout_s=budget_s
-    )
+    return ToolSpec(name="company_api", description="회사 API", http=HttpTool(url=url, **http), timeout_s=budget_s)
 
 
 async def call(tool: Tool, args: dict[str, Any]) -> dict[str, Any]:
@@ -635,9 +628,7 @@ async def test_client_errors_are_not_retried(api: Api, client: httpx.AsyncClient
 
 
 async def test_attempt_timeouts_are_retried_then_reported(api: Api, client: httpx.AsyncClient) -> None:
-    tool = http_tool(
-        spec(api.base + "/slow", timeout_s=0.1, retries=1, budget_s=3.0), client, {}, backoff_s=0.01
-    )
+    tool = http_tool(spec(api.base + "/slow", timeout_s=0.1, retries=1, budget_s=3.0), client, {}, backoff_s=0.01)
     with pytest.raises(ToolError) as info:
         await call(tool, {})
     assert info.value.kind == "timeout"

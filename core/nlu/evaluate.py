@@ -81,9 +81,7 @@ def evaluate(classifier: IntentClassifier, rows: list[tuple[str, str]]) -> dict[
             "support": support,
         }
     supported = [label for label in labels if per_intent[label]["support"]]
-    macro_f1 = (
-        sum(float(per_intent[label]["f1"]) for label in supported) / len(supported) if supported else 0.0
-    )
+    macro_f1 = sum(float(per_intent[label]["f1"]) for label in supported) / len(supported) if supported else 0.0
     latencies.sort()
     return {
         "accuracy": round(correct / len(rows), 4) if rows else 0.0,

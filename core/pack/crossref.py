@@ -32,8 +32,7 @@ def check_intents(intents: dict[str, IntentSpec], at: Located) -> Iterator[PackI
                 at.file,
                 at.line("intents", intent_id),
                 f"intent `{intent_id}` has {len(spec.examples)} example(s); at least {MIN_EXAMPLES} needed",
-                f"add {MIN_EXAMPLES - len(spec.examples)} more ways a customer says it under "
-                f"`{intent_id}: examples:`",
+                f"add {MIN_EXAMPLES - len(spec.examples)} more ways a customer says it under `{intent_id}: examples:`",
             )
         for index, example in enumerate(spec.examples):
             text = " ".join(example.split())
@@ -236,9 +235,7 @@ def check_scenario(scenario: Scenario, at: Located, names: PackNames) -> Iterato
         yield from _asked_again(scenario, at)
 
 
-def _check_step(
-    step_id: str, step: Step, at: Located, names: PackNames, steps: dict[str, Step]
-) -> Iterator[PackIssue]:
+def _check_step(step_id: str, step: Step, at: Located, names: PackNames, steps: dict[str, Step]) -> Iterator[PackIssue]:
     base = ("steps", step_id)
     for path, target in _references(step):
         if target not in steps and not at.is_broken("steps", target):
@@ -259,8 +256,7 @@ def _check_step(
             at.file,
             at.line(*base, "lookup", "table"),
             f"step `{step_id}` looks up table `{step.lookup.table}`, which data/ does not hold",
-            did_you_mean(step.lookup.table, names.tables, "known tables")
-            + f" (or add data/{step.lookup.table}.yaml)",
+            did_you_mean(step.lookup.table, names.tables, "known tables") + f" (or add data/{step.lookup.table}.yaml)",
         )
     if step.link is not None:
         yield from _check_url(at, (*base, "link"), step.link)
@@ -282,8 +278,7 @@ def _check_continuation(step_id: str, step: Step, at: Located, steps: dict[str, 
         yield PackIssue(
             at.file,
             at.line(*base),
-            f"step `{step_id}` has no way to continue after"
-            + (" saying its text" if step.say else " it is entered"),
+            f"step `{step_id}` has no way to continue after" + (" saying its text" if step.say else " it is entered"),
             "add `next: <step>` or `end: resolved` (or `choices:`, `ask:`, `lookup:`, `tool:`)",
         )
     elif len(used) > 1:
@@ -322,8 +317,7 @@ def _check_choices(step_id: str, step: Step, at: Located, steps: dict[str, Step]
                 at.file,
                 line,
                 f"choice `{choice.label}` in step `{step_id}` leads nowhere",
-                "add `goto: <step>` (or `url:`/`phone:` for a link button); known steps: "
-                + ", ".join(sorted(steps)),
+                "add `goto: <step>` (or `url:`/`phone:` for a link button); known steps: " + ", ".join(sorted(steps)),
             )
         elif choice.goto is not None and links:
             yield PackIssue(
@@ -333,9 +327,7 @@ def _check_choices(step_id: str, step: Step, at: Located, steps: dict[str, Step]
                 f"a button either branches (`goto`) or opens a link (`{links[0]}`): keep one",
             )
         elif len(links) > 1:
-            yield PackIssue(
-                at.file, line, f"choice `{choice.label}` sets both `url` and `phone`", "keep one of them"
-            )
+            yield PackIssue(at.file, line, f"choice `{choice.label}` sets both `url` and `phone`", "keep one of them")
 
 
 def _check_ask(step_id: str, step: Step, at: Located) -> Iterator[PackIssue]:
@@ -393,9 +385,7 @@ def _references(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
             yield ("tool", "on_error"), step.tool.on_error
 
 
-def _dangling(
-    at: Located, path: tuple[str | int, ...], field: str, target: str, steps: dict[str, Step]
-) -> PackIssue:
+def _dangling(at: Located, path: tuple[str | int, ...], field: str, target: str, steps: dict[str, Step]) -> PackIssue:
     return PackIssue(
         at.file,
         at.line(*path),

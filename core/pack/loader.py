@@ -74,9 +74,7 @@ class _Reader:
         try:
             text = path.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            self.issues.append(
-                PackIssue(file, None, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
-            )
+            self.issues.append(PackIssue(file, None, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8"))
             return False, None
         except OSError as exc:
             self.issues.append(PackIssue(file, None, f"cannot read: {exc.strerror}", "check the file"))
@@ -130,9 +128,7 @@ class _Reader:
         return rows
 
 
-def _table_rows(
-    checker: Checker, node: Node | None, stem: str
-) -> tuple[str, dict[str, dict[str, str]], int] | None:
+def _table_rows(checker: Checker, node: Node | None, stem: str) -> tuple[str, dict[str, dict[str, str]], int] | None:
     example = f"`{stem}:` on the first line, then `KEY:` rows with indented `field: value` lines"
     if not isinstance(node, MappingNode) or len(node.value) != 1:
         found = f"{len(node.value)} top-level keys" if isinstance(node, MappingNode) else "no mapping"
@@ -175,9 +171,7 @@ def _table_rows(
 def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
     """The pack (None when anything is in error) and every issue found, errors first."""
     if not root.is_dir():
-        return None, [
-            PackIssue(str(root), None, "not a bot-pack folder", "pass the folder that holds bot.yaml")
-        ]
+        return None, [PackIssue(str(root), None, "not a bot-pack folder", "pass the folder that holds bot.yaml")]
     reader = _Reader(root)
     bot, bot_at = reader.required("bot.yaml", BotSettings)
     intents_file, intents_at = reader.required("intents.yaml", IntentsFile)
@@ -340,8 +334,7 @@ def _shared_triggers(scenarios: _Scenarios, bot: BotSettings | None) -> list[Pac
                     PackIssue(
                         at.file,
                         at.line("triggers", index),
-                        f"{WARNING_PREFIX}intent `{intent}` has a route in bot.yaml, "
-                        "so this trigger is never used",
+                        f"{WARNING_PREFIX}intent `{intent}` has a route in bot.yaml, so this trigger is never used",
                         f"remove the trigger or the `routes: {intent}:` entry in bot.yaml",
                     )
                 )

@@ -340,9 +340,7 @@ class Checker:
         allowed = [field.encode_name for field in t.fields]
         home = _nested_home(key, t)
         fix = (
-            f"`{key}` belongs under `{home}:` — move it there"
-            if home
-            else did_you_mean(key, allowed, "allowed fields")
+            f"`{key}` belongs under `{home}:` — move it there" if home else did_you_mean(key, allowed, "allowed fields")
         )
         self._mark_broken(path)
         self.issue(line_of(key_node), f"unknown field `{key}` {self._where(path)}", fix)

@@ -77,9 +77,7 @@ class MemoryStore:
                 async with asyncio.timeout(self._lock_timeout_s):
                     await slot.lock.acquire()
             except TimeoutError:
-                raise TimeoutError(
-                    f"conversation lock {key!r} not acquired within {self._lock_timeout_s} s"
-                ) from None
+                raise TimeoutError(f"conversation lock {key!r} not acquired within {self._lock_timeout_s} s") from None
             try:
                 yield
             finally:

@@ -38,9 +38,7 @@ def http_tool(
         raise ValueError(f"tool {spec.name!r} has no http section")
     conf = spec.http
     if conf.auth_header and not conf.auth_env:
-        raise ValueError(
-            f"tool {spec.name!r}: auth_header needs auth_env (the secret comes from the environment)"
-        )
+        raise ValueError(f"tool {spec.name!r}: auth_header needs auth_env (the secret comes from the environment)")
     path_args = set(_PLACEHOLDER.findall(conf.url))
 
     async def call(args: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +120,5 @@ def _result(tool: str, conf: HttpTool, response: httpx.Response) -> dict[str, An
     try:
         data = response.json()
     except ValueError as exc:
-        raise ToolError(
-            tool, "failed", f"tool {tool!r}: {conf.method} {conf.url} did not answer JSON"
-        ) from exc
+        raise ToolError(tool, "failed", f"tool {tool!r}: {conf.method} {conf.url} did not answer JSON") from exc
     return data if isinstance(data, dict) else {"result": data}

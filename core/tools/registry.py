@@ -145,9 +145,7 @@ class ToolRegistry:
         else:
             errors = schema_errors(tool.input_schema, args) if tool.input_schema else []
         if errors:
-            raise ToolError(
-                name, "invalid_args", f"invalid arguments for tool {name!r}: " + "; ".join(errors)
-            )
+            raise ToolError(name, "invalid_args", f"invalid arguments for tool {name!r}: " + "; ".join(errors))
         try:
             async with asyncio.timeout(tool.timeout_s) as deadline:
                 result = await tool.func(dict(args))
@@ -155,9 +153,7 @@ class ToolRegistry:
             raise exc if exc.tool == name else ToolError(name, exc.kind, exc.message) from exc
         except TimeoutError as exc:
             if deadline.expired():
-                raise ToolError(
-                    name, "timeout", f"tool {name!r} took longer than {tool.timeout_s} s"
-                ) from exc
+                raise ToolError(name, "timeout", f"tool {name!r} took longer than {tool.timeout_s} s") from exc
             raise ToolError(name, "failed", f"tool {name!r} failed (TimeoutError)") from exc
         except Exception as exc:
             raise ToolError(name, "failed", f"tool {name!r} failed ({type(exc).__name__})") from exc
