@@ -74,7 +74,10 @@ class MemoryStore:
         slot.users += 1
         try:
             try:
-                async with asyncio.timeout(self._lock_timeout_s):
+                if slot.lock.locked():  # only a contended lock needs a timer (it costs one per turn)
+                    async with asyncio.timeout(self._lock_timeout_s):
+                        await slot.lock.acquire()
+                else:
                     await slot.lock.acquire()
             except TimeoutError:
                 raise TimeoutError(f"conversation lock {key!r} not acquired within {self._lock_timeout_s} s") from None
