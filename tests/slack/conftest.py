@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,13 +22,13 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import msgspec
 import pytest
-import yaml
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, Request, Response, post
 from slack_sdk.signature import SignatureVerifier
 
 from core.settings import DEMO_BOT, Settings
 from sangdam.app import Gateway, build_app, build_gateway
 from tests.asgi_server import serve
+from tests.slow_tool import SlowApi, make_slow_pack, slow_api  # noqa: F401 (fixture)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # copies of shared/fixtures/slack (README there)
 SIGNING_SECRET = "test-signing-secret"
@@ -190,69 +189,6 @@ async def slack_api() -> AsyncIterator[SlackApiStandIn]:
 
 
 # --- a slow company API behind a scenario's tool -------------------------------------------------
-
-
-@dataclass
-class SlowApi:
-    """A company API that takes `delay_s` to answer."""
-
-    delay_s: float = 1.0
-    calls: int = 0
-    base_url: str = ""
-
-    def app(self) -> Litestar:
-        @get("/status/{service:str}")
-        async def status(request: Request[Any, Any, Any]) -> dict[str, str]:
-            self.calls += 1
-            await asyncio.sleep(self.delay_s)
-            return {"service": request.path_params["service"], "state": "정상 운영 중"}
-
-        return Litestar(route_handlers=[status])
-
-
-@pytest.fixture
-async def slow_api() -> AsyncIterator[SlowApi]:
-    api = SlowApi()
-    async with serve(api.app()) as url:
-        api.base_url = url
-        yield api
-
-
-def make_slow_pack(root: Path, api_url: str) -> Path:
-    """The demo pack plus a `service_status` scenario whose tool calls the slow API over HTTP."""
-    pack = root / "pack"
-    shutil.copytree(DEMO_BOT, pack)
-    intents = yaml.safe_load((pack / "intents.yaml").read_text(encoding="utf-8"))
-    examples = ["서비스 상태 점검해 주세요", "서버 점검 상태 알려줘", "서비스 상태 조회", "지금 서비스 상태 어때요"]
-    intents["intents"]["service_status"] = {"description": "서비스 상태", "examples": examples}
-    (pack / "intents.yaml").write_text(yaml.safe_dump(intents, allow_unicode=True), encoding="utf-8")
-    tools = yaml.safe_load((pack / "tools.yaml").read_text(encoding="utf-8"))
-    tools["tools"].append(
-        {
-            "name": "service_status",
-            "description": "서비스 상태를 조회해요.",
-            "http": {"url": f"{api_url}/status/{{service}}", "method": "GET", "timeout_s": 30.0, "retries": 0},
-            "input_schema": {"type": "object", "properties": {"service": {"type": "string"}}, "required": ["service"]},
-            "timeout_s": 30.0,
-        }
-    )
-    (pack / "tools.yaml").write_text(yaml.safe_dump(tools, allow_unicode=True), encoding="utf-8")
-    scenario = {
-        "id": "service_status",
-        "title": "서비스 상태 조회",
-        "triggers": ["service_status"],
-        "start": "check",
-        "steps": {
-            "check": {
-                "tool": {"name": "service_status", "args": {"service": "cloud"}, "save_as": "svc", "next": "report"}
-            },
-            "report": {"say": "조회 결과: 클라우드 서비스는 {svc.state}이에요.", "end": "info"},
-        },
-    }
-    (pack / "scenarios" / "service_status.yaml").write_text(
-        yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8"
-    )
-    return pack
 
 
 # --- signed requests to the gateway --------------------------------------------------------------
