@@ -70,9 +70,6 @@ class ChannelDirectory:
     def get(self, name: str) -> Channel | None:
         return self._channels.get(name)
 
-    def names(self) -> list[str]:
-        return list(self._channels)
-
     async def deliver(self, key: str, parts: list[ReplyPart]) -> bool:
         """Send to the customer of conversation `key` ("channel:conversation_key") through its channel."""
         name, _, conversation_key = key.partition(":")

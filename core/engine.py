@@ -318,7 +318,7 @@ class Engine:
         if route is not None and route.reply:
             conv.last_intent = prediction.intent
             conv.fallback_count = 0
-            state.parts.append(Text(text=self._fill(route.reply)))  # route replies may name {brand}
+            state.parts.append(Text(text=_fill_names(route.reply, self.pack.bot.brand, self.pack.bot.name)))
             return
         if route is not None and route.handoff:
             conv.last_intent = prediction.intent
@@ -490,9 +490,6 @@ class Engine:
         state.parts.extend(self._fallback_parts())
 
     # --- reply building --------------------------------------------------------------------------
-
-    def _fill(self, text: str) -> str:
-        return _fill_names(text, self.pack.bot.brand, self.pack.bot.name)
 
     def _strong_faq(self, text: str) -> FaqEntry | None:
         hits = self.knowledge.search(text, limit=1)

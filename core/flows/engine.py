@@ -114,7 +114,7 @@ class FlowEngine:
         """Repeat the waiting step's question with its buttons (the answer did not fit)."""
         assert conv.scenario is not None
         conv.scenario.retries += 1
-        parts: list[ReplyPart] = [Text(text=self._pack.bot.persona.choose_button)]
+        parts: list[ReplyPart] = [Text(text=self._fill(self._pack.bot.persona.choose_button, conv.slots))]
         parts.extend(self.waiting_parts(conv))
         return FlowOutcome(parts=parts, invalid=True)
 
