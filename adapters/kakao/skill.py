@@ -56,7 +56,7 @@ class SkillReply(NamedTuple):
     after_send: Callable[[], Awaitable[None]] | None = None
 
 
-def _error(status: int, error: str, detail: str) -> SkillReply:
+def error_reply(status: int, error: str, detail: str) -> SkillReply:
     return SkillReply(status, _json_encoder.encode({"error": error, "detail": detail}))
 
 
@@ -99,20 +99,20 @@ class SkillHandler:
             # compare_digest takes time independent of where the values differ.
             if not hmac.compare_digest((given_secret or "").encode("utf-8"), self._secret):
                 self._metrics.incr("kakao_unauthorized")
-                return _error(401, "unauthorized", f"missing or wrong {self._config.secret_header} header")
+                return error_reply(401, "unauthorized", f"missing or wrong {self._config.secret_header} header")
         if len(body) > self._config.max_body_bytes:
-            return _error(413, "payload_too_large", f"body over {self._config.max_body_bytes} bytes")
+            return error_reply(413, "payload_too_large", f"body over {self._config.max_body_bytes} bytes")
         try:
             payload = parse_payload(body)
         except PayloadError as exc:
             self._metrics.incr("kakao_bad_request")
-            return _error(400, "bad_request", str(exc))
+            return error_reply(400, "bad_request", str(exc))
         bot_id = payload.bot.id if payload.bot is not None else None
         if self._config.allowed_bot_ids and bot_id not in self._config.allowed_bot_ids:
             # The operator copies this id into allowed_bot_ids (docs/kakao.md); it is not personal data.
             _log.warning("kakao_bot_refused", bot_id=bot_id)
             self._metrics.incr("kakao_forbidden")
-            return _error(403, "forbidden", "bot.id is not in channels.kakao.allowed_bot_ids")
+            return error_reply(403, "forbidden", "bot.id is not in channels.kakao.allowed_bot_ids")
         if is_test_surface(payload):
             self._metrics.incr("kakao_bot_tester")  # the admin centre's bot tester, not a customer
         try:
@@ -137,10 +137,8 @@ class SkillHandler:
             return await self._serve_late_answer(user_key)
         earlier = await self._take_late_answer(user_key)
 
-        turn_task = asyncio.ensure_future(self._engine.handle(inbound))
-        remaining = self._config.budget_s - (self._clock() - received)
-        done, _ = await asyncio.wait((turn_task,), timeout=max(remaining, 0.0))
-        if done:
+        turn_task = asyncio.get_running_loop().create_task(self._engine.handle(inbound))
+        if await _finished_within(turn_task, self._config.budget_s - (self._clock() - received)):
             turn = self._turn_of(turn_task)
             self._metrics.incr("kakao_inline")
             if turn.duplicate:
@@ -326,6 +324,28 @@ class SkillHandler:
 
     def _ack(self) -> bytes:
         return _json_encoder.encode(callback_ack(self._config.waiting_text))
+
+
+async def _finished_within(task: asyncio.Task[Turn], seconds: float) -> bool:
+    """Wait up to `seconds` for `task`, which goes on either way; True if it finished.
+
+    asyncio.wait does the same with more bookkeeping; this runs on every skill request.
+    """
+    if not task.done() and seconds > 0:
+        waiter = asyncio.get_running_loop().create_future()
+
+        def wake(_: object = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        timer = waiter.get_loop().call_later(seconds, wake)
+        task.add_done_callback(wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            task.remove_done_callback(wake)
+    return task.done()
 
 
 def _late_key(user_key: str) -> str:

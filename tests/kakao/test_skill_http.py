@@ -302,3 +302,22 @@ async def test_bot_tester_traffic_is_counted_apart() -> None:
         assert (await gw.skill(payload)).status_code == 200
         assert (await gw.skill(skill_payload("안녕하세요", user="botuser-real"))).status_code == 200
     assert gw.gateway.metrics.counters["kakao_bot_tester"] == 1
+
+
+async def test_a_chunked_over_size_body_is_refused_without_a_declared_length() -> None:
+    async def chunks() -> Any:
+        for _ in range(3):
+            yield b"x" * 1000
+
+    async with running_gateway(kakao={"max_body_bytes": 2048}) as gw:
+        response = await gw.client.post(gw.base_url + "/kakao/skill", content=chunks())
+    assert response.status_code == 413
+    assert response.json() == {"error": "payload_too_large", "detail": "body over 2048 bytes"}
+
+
+async def test_other_methods_get_a_405_naming_post() -> None:
+    async with running_gateway() as gw:
+        response = await gw.client.get(gw.base_url + "/kakao/skill")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json() == {"error": "method_not_allowed", "detail": "send the SkillPayload with POST to /kakao/skill"}
