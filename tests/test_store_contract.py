@@ -62,6 +62,8 @@ async def backend(request: pytest.FixtureRequest, key_prefix: str) -> AsyncItera
     try:
         yield Backend(make_redis, asyncio.sleep)
     finally:
+        for store in stores:
+            await store.close()
         keys = [k async for k in client.scan_iter(match=key_prefix + "*")]
         if keys:
             await client.delete(*keys)
@@ -250,6 +252,27 @@ async def test_next_sequence_concurrent_values_are_unique(backend: Backend) -> N
     store = backend.make()
     values = await asyncio.gather(*(store.next_sequence("seq:c") for _ in range(20)))
     assert sorted(values) == list(range(1, 21))
+
+
+async def test_concurrent_turns_each_see_their_own_data(backend: Backend) -> None:
+    # As a loaded gateway runs them: many turns at once, each on its own conversation (on Redis their
+    # commands share pipelined writes).
+    store = backend.make()
+
+    async def turn(i: int) -> None:
+        key = f"web:user-{i}"
+        await store.put("late:" + key, f"late answer {i}".encode())
+        assert await store.pop("late:" + key) == f"late answer {i}".encode()
+        async with store.lock(key):
+            conv = await store.load(key) or Conversation(key=key, channel="web", user_id=f"user-{i}")
+            conv.remember("customer", f"message {i}", keep=10)
+            await store.save(conv)
+
+    for _ in range(2):
+        await asyncio.gather(*(turn(i) for i in range(100)))
+    for i in range(100):
+        conv = await store.load(f"web:user-{i}")
+        assert conv is not None and [e.text for e in conv.transcript] == [f"message {i}"] * 2
 
 
 async def test_ping(backend: Backend) -> None:

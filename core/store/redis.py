@@ -6,11 +6,16 @@ Key layout under the prefix (default "sangdam:"):
     claim:<key>  idempotency claim, PX ttl
     kv:<key>     put/get/pop values
     seq:<name>   INCR counters (never expire: ticket numbers must not repeat)
+
+Every command goes through one auto-pipelined connection (see core/store/redis_pipeline.py): commands
+issued by concurrent turns in the same event-loop tick share one write, which costs a fraction of the
+CPU of redis-py's per-command pool checkout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,9 +23,11 @@ from typing import cast
 
 import redis.asyncio as aioredis
 import structlog
+from redis.exceptions import NoScriptError
 
 from core.conversation import Conversation
 from core.store.codec import decode_conversation, encode_conversation
+from core.store.redis_pipeline import AutoPipeline
 
 _log = structlog.get_logger(__name__)
 
@@ -32,6 +39,7 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_RELEASE_SHA = hashlib.sha1(_RELEASE_LUA.encode()).hexdigest()
 
 
 def _ttl_ms(ttl_s: float) -> int:
@@ -59,7 +67,8 @@ class RedisStore:
         self._lock_lease_ms = _ttl_ms(lock_lease_s)
         self._lock_timeout_s = lock_timeout_s
         self._owns_client = owns_client  # close() closes the client only if this store created it
-        self._release = client.register_script(_RELEASE_LUA)
+        # One connection checked out of the client's pool, shared by all of this store's commands.
+        self._pipeline = AutoPipeline(client.connection_pool)
 
     @classmethod
     def from_url(
@@ -84,18 +93,20 @@ class RedisStore:
     # --- conversations ---------------------------------------------------------------------------
 
     async def load(self, key: str) -> Conversation | None:
-        data = cast(bytes | None, await self._client.get(self._prefix + "conv:" + key))
+        data = cast(bytes | None, await self._pipeline.execute("GET", self._prefix + "conv:" + key))
         return None if data is None else decode_conversation(data)
 
     async def save(self, conversation: Conversation) -> None:
-        await self._client.set(
+        await self._pipeline.execute(
+            "SET",
             self._prefix + "conv:" + conversation.key,
             encode_conversation(conversation),
-            px=self._retention_ms,
+            "PX",
+            self._retention_ms,
         )
 
     async def delete(self, key: str) -> None:
-        await self._client.delete(self._prefix + "conv:" + key)
+        await self._pipeline.execute("DEL", self._prefix + "conv:" + key)
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
@@ -106,7 +117,7 @@ class RedisStore:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock_timeout_s
         delay = 0.005
-        while not await self._client.set(name, token, nx=True, px=self._lock_lease_ms):
+        while await self._pipeline.execute("SET", name, token, "NX", "PX", self._lock_lease_ms) is None:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"conversation lock {key!r} not acquired within {self._lock_timeout_s} s")
@@ -115,35 +126,47 @@ class RedisStore:
         try:
             yield
         finally:
-            released = await self._release(keys=[name], args=[token])
-            if not released:
+            if not await self._release(name, token):
                 _log.warning("store.lock_lease_expired", key=key, lease_ms=self._lock_lease_ms)
+
+    async def _release(self, name: str, token: str) -> bool:
+        try:
+            deleted = await self._pipeline.execute("EVALSHA", _RELEASE_SHA, 1, name, token)
+        except NoScriptError:
+            # The server's script cache was emptied (restart, SCRIPT FLUSH); EVAL runs and caches it again.
+            deleted = await self._pipeline.execute("EVAL", _RELEASE_LUA, 1, name, token)
+        return bool(deleted)
 
     # --- small key/value calls -------------------------------------------------------------------
 
     async def claim_once(self, key: str, ttl_s: float) -> bool:
-        claimed = await self._client.set(self._prefix + "claim:" + key, b"1", nx=True, px=_ttl_ms(ttl_s))
-        return bool(claimed)
+        claimed = await self._pipeline.execute("SET", self._prefix + "claim:" + key, b"1", "NX", "PX", _ttl_ms(ttl_s))
+        return claimed is not None
 
     async def put(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
-        px = None if ttl_s is None else _ttl_ms(ttl_s)
-        await self._client.set(self._prefix + "kv:" + key, value, px=px)
+        name = self._prefix + "kv:" + key
+        if ttl_s is None:
+            await self._pipeline.execute("SET", name, value)
+        else:
+            await self._pipeline.execute("SET", name, value, "PX", _ttl_ms(ttl_s))
 
     async def get(self, key: str) -> bytes | None:
-        return cast(bytes | None, await self._client.get(self._prefix + "kv:" + key))
+        return cast(bytes | None, await self._pipeline.execute("GET", self._prefix + "kv:" + key))
 
     async def pop(self, key: str) -> bytes | None:
-        return cast(bytes | None, await self._client.getdel(self._prefix + "kv:" + key))
+        return cast(bytes | None, await self._pipeline.execute("GETDEL", self._prefix + "kv:" + key))
 
     async def next_sequence(self, name: str) -> int:
-        return int(await self._client.incr(self._prefix + "seq:" + name))
+        return int(await self._pipeline.execute("INCR", self._prefix + "seq:" + name))
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._client.ping())
+            await self._pipeline.execute("PING")
         except (aioredis.RedisError, OSError):
             return False
+        return True
 
     async def close(self) -> None:
+        await self._pipeline.aclose()
         if self._owns_client:
             await self._client.aclose()

@@ -320,4 +320,7 @@ async def test_other_methods_get_a_405_naming_post() -> None:
         response = await gw.client.get(gw.base_url + "/kakao/skill")
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
-    assert response.json() == {"error": "method_not_allowed", "detail": "send the SkillPayload with POST to /kakao/skill"}
+    assert response.json() == {
+        "error": "method_not_allowed",
+        "detail": "send the SkillPayload with POST to /kakao/skill",
+    }
