@@ -7,6 +7,7 @@ gateway throughput).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 
@@ -18,12 +19,20 @@ _ACCEPTABLE = re.compile(rb"[A-Za-z0-9._-]{1,64}")  # a caller's id is reused on
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    # Fresh ids need to be unique, not secret: a random prefix per process and a counter (16 hex digits);
+    # os.urandom per request is a system call on every request.
+    process = os.urandom(4).hex()
+    numbers = itertools.count()
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         request_id = next((value for name, value in scope["headers"] if name == HEADER), b"")
-        given = request_id.decode() if _ACCEPTABLE.fullmatch(request_id) else os.urandom(8).hex()
+        if _ACCEPTABLE.fullmatch(request_id):
+            given = request_id.decode()
+        else:
+            given = f"{process}{next(numbers) & 0xFFFFFFFF:08x}"
         # Tasks started while serving (e.g. a Kakao callback job) copy the context, so they keep the id.
         tokens = structlog.contextvars.bind_contextvars(request_id=given)
         try:

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, ResponseError
 
-from core.store.redis import _RELEASE_SHA, RedisStore
+from core.store.redis import _RELEASE_LUA, _SCRIPTS, RedisStore
 from core.store.redis_pipeline import AutoPipeline
 from tests.conftest import free_port
 
@@ -360,11 +360,11 @@ async def test_lock_release_survives_a_flushed_script_cache(
     try:
         async with store.lock("kakao:u"):
             assert await raw.exists(key_prefix + "lock:kakao:u") == 1
-        assert await raw.script_exists(_RELEASE_SHA) == [True]  # released with EVALSHA
+        assert await raw.script_exists(_SCRIPTS[_RELEASE_LUA]) == [True]  # released with EVALSHA
         async with store.lock("kakao:u"):
             await raw.script_flush()  # as a server restart or SCRIPT FLUSH does
         assert await raw.exists(key_prefix + "lock:kakao:u") == 0  # released anyway
-        assert await raw.script_exists(_RELEASE_SHA) == [True]  # and the script is cached again
+        assert await raw.script_exists(_SCRIPTS[_RELEASE_LUA]) == [True]  # and the script is cached again
         async with asyncio.timeout(1), store.lock("kakao:u"):
             pass
         assert "lease_expired" not in caplog.text

@@ -275,6 +275,29 @@ async def test_concurrent_turns_each_see_their_own_data(backend: Backend) -> Non
         assert conv is not None and [e.text for e in conv.transcript] == [f"message {i}"] * 2
 
 
+async def test_under_the_lock_load_sees_the_latest_save_from_anywhere(backend: Backend) -> None:
+    # The Redis store reads the conversation together with its lock: that read must never hide a save.
+    mine = backend.make()
+    other = backend.make() if isinstance(mine, RedisStore) else mine  # another process, where one exists
+    key = "kakao:u-latest"
+    await other.save(Conversation(key=key, channel="kakao", user_id="u", last_intent="first"))
+    async with mine.lock(key):
+        loaded = await mine.load(key)
+        assert loaded is not None and loaded.last_intent == "first"
+        loaded.last_intent = "second"
+        await mine.save(loaded)
+        again = await mine.load(key)
+        assert again is not None and again.last_intent == "second"
+    async with mine.lock(key):  # saved before any load in this holding: load returns that save
+        await mine.save(Conversation(key=key, channel="kakao", user_id="u", last_intent="third"))
+        third = await mine.load(key)
+        assert third is not None and third.last_intent == "third"
+    async with other.lock(key):
+        await other.delete(key)
+        assert await other.load(key) is None
+    assert await mine.load(key) is None
+
+
 async def test_ping(backend: Backend) -> None:
     assert await backend.make().ping() is True
 

@@ -238,7 +238,7 @@ def _encode(args: tuple[EncodableT, ...], encoder: Encoder) -> bytes:
             data = b"%d" % arg
         else:
             data = bytes(encoder.encode(arg))  # memoryview, float, subclasses; DataError for None, bool, ...
-        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+        parts += (b"$%d\r\n" % len(data), data, b"\r\n")  # not one %-formatted piece: data is copied once
     return b"".join(parts)
 
 
