@@ -67,6 +67,9 @@ def _skill_endpoint(handler: SkillHandler, config: KakaoConfig) -> ASGIRouteHand
 
     @asgi(config.path, name="kakao_skill", copy_scope=False)
     async def kakao_skill(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # a WebSocket handshake: refused (HTTP 403), as the ASGI spec allows
+            await send({"type": "websocket.close", "code": 1008, "reason": "the skill URL takes HTTP POST"})
+            return
         if scope.get("method") != "POST":
             reply = error_reply(405, "method_not_allowed", f"send the SkillPayload with POST to {config.path}")
             await _send_reply(send, reply, extra_headers=[(b"allow", b"POST")])

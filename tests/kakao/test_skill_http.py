@@ -324,3 +324,16 @@ async def test_other_methods_get_a_405_naming_post() -> None:
         "error": "method_not_allowed",
         "detail": "send the SkillPayload with POST to /kakao/skill",
     }
+
+
+async def test_a_websocket_handshake_on_the_skill_url_is_refused() -> None:
+    import websockets
+
+    async with running_gateway() as gw:
+        url = gw.base_url.replace("http://", "ws://") + "/kakao/skill"
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(url):
+                pass
+        after = await gw.skill(skill_payload("안녕하세요", user="botuser-after-ws"))
+    assert refused.value.response.status_code == 403
+    assert after.status_code == 200
