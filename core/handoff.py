@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 import httpx
@@ -106,19 +107,86 @@ class StoreSink:
 
 
 class WebhookSink:
-    """POSTs the packet as JSON to a company endpoint (helpdesk, CRM)."""
+    """POSTs each packet (and relayed customer message) as JSON to a company endpoint (helpdesk, CRM).
 
-    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+    Delivery runs in the background, so a slow or failing endpoint never holds up the customer's reply
+    (on Kakao it would push the answer past the skill budget). Deliveries of one conversation keep their
+    order; a transport error, 429 or 5xx is retried with backoff (`attempts` in all), and a delivery that
+    still fails is logged as `handoff_webhook_failed` with its conversation key and the last error — the
+    packet itself also stays in the store when the `store` sink is on. `close()` waits for what is queued.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        attempts: int = 4,
+        backoff_s: float = 0.5,
+        max_retry_after_s: float = 30.0,
+    ) -> None:
         self._client = client
         self._url = url
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+        self._max_retry_after_s = max_retry_after_s
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # conversation key -> its newest delivery
+        self._log = structlog.get_logger("sangdam.handoff")
 
     async def publish(self, handoff: Handoff) -> None:
-        response = await self._client.post(
-            self._url, content=msgspec.json.encode(handoff), headers={"content-type": "application/json"}
-        )
-        response.raise_for_status()
+        self._enqueue(handoff.conversation_key, "handoff", msgspec.json.encode(handoff))
 
     async def relay(self, conversation_key: str, text: str) -> None:
         body = {"type": "customer_message", "conversation_key": conversation_key, "text": text}
-        response = await self._client.post(self._url, json=body)
-        response.raise_for_status()
+        self._enqueue(conversation_key, "customer_message", msgspec.json.encode(body))
+
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Wait up to `grace_s` for queued deliveries, then cancel the rest (logged)."""
+        pending = set(self._lanes.values())
+        if not pending:
+            return
+        _, unfinished = await asyncio.wait(pending, timeout=grace_s)
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            self._log.warning("handoff_webhook_cancelled", count=len(unfinished))
+            await asyncio.wait(unfinished)
+
+    def _enqueue(self, key: str, kind: str, body: bytes) -> None:
+        previous = self._lanes.get(key)
+        task = asyncio.get_running_loop().create_task(self._deliver_after(previous, key, kind, body))
+        self._lanes[key] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._lanes.get(key) is done:
+                del self._lanes[key]
+
+        task.add_done_callback(forget)
+
+    async def _deliver_after(self, previous: asyncio.Task[None] | None, key: str, kind: str, body: bytes) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # its outcome is its own; only the order matters here
+        problem = ""
+        for attempt in range(1, self._attempts + 1):
+            delay = self._backoff_s * 2 ** (attempt - 1)
+            try:
+                response = await self._client.post(
+                    self._url, content=body, headers={"content-type": "application/json"}
+                )
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.is_success:
+                    return
+                problem = f"HTTP {response.status_code}"
+                if response.status_code != 429 and response.status_code < 500:
+                    break  # the endpoint refused this body: sending it again would not help
+                delay = max(delay, min(_retry_after(response), self._max_retry_after_s))
+            if attempt < self._attempts:
+                await asyncio.sleep(delay)
+        self._log.error("handoff_webhook_failed", conversation_id=key, kind=kind, error=problem)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else 0.0

@@ -121,6 +121,9 @@ def build_app(gateway: Gateway) -> Litestar:
         finally:
             for channel in reversed(gateway.channels):
                 await channel.stop()
+            for sink in gateway.engine.sinks:
+                if isinstance(sink, WebhookSink):
+                    await sink.close()  # before the HTTP client it posts with is closed
             await gateway.http.aclose()
             await gateway.store.close()
 
