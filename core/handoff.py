@@ -166,6 +166,15 @@ class WebhookSink:
     async def _deliver_after(self, previous: asyncio.Task[None] | None, key: str, kind: str, body: bytes) -> None:
         if previous is not None:
             await asyncio.wait({previous})  # its outcome is its own; only the order matters here
+        try:
+            problem = await self._deliver(body)
+        except Exception as exc:  # nothing may escape a background task unlogged
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            self._log.error("handoff_webhook_failed", conversation_id=key, kind=kind, error=problem)
+
+    async def _deliver(self, body: bytes) -> str:
+        """POST with retries; "" once the endpoint took it, else what went wrong the last time."""
         problem = ""
         for attempt in range(1, self._attempts + 1):
             delay = self._backoff_s * 2 ** (attempt - 1)
@@ -177,14 +186,14 @@ class WebhookSink:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
                 if response.is_success:
-                    return
+                    return ""
                 problem = f"HTTP {response.status_code}"
                 if response.status_code != 429 and response.status_code < 500:
-                    break  # the endpoint refused this body: sending it again would not help
+                    return problem  # the endpoint refused this body: sending it again would not help
                 delay = max(delay, min(_retry_after(response), self._max_retry_after_s))
             if attempt < self._attempts:
                 await asyncio.sleep(delay)
-        self._log.error("handoff_webhook_failed", conversation_id=key, kind=kind, error=problem)
+        return problem
 
 
 def _retry_after(response: httpx.Response) -> float:
