@@ -208,10 +208,12 @@ class SkillHandler:
 
     async def stash(self, user_key: str, parts: list[ReplyPart]) -> None:
         """Keep an undelivered answer for the next message (appended to one already waiting)."""
-        waiting = await self._store.pop(_late_key(user_key))
-        if waiting is not None:
-            parts = _parts_decoder.decode(waiting) + parts
-        await self._store.put(_late_key(user_key), _parts_encoder.encode(parts), self._config.late_answer_ttl_s)
+        # Locked: two answers kept at once (an agent's reply, a late turn) must not overwrite each other.
+        async with self._store.lock(_late_key(user_key)):
+            waiting = await self._store.pop(_late_key(user_key))
+            if waiting is not None:
+                parts = _parts_decoder.decode(waiting) + parts
+            await self._store.put(_late_key(user_key), _parts_encoder.encode(parts), self._config.late_answer_ttl_s)
         await self._store.pop(_pending_key(user_key))
         self._metrics.incr("kakao_late_stashed")
 

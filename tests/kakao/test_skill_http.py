@@ -337,3 +337,15 @@ async def test_a_websocket_handshake_on_the_skill_url_is_refused() -> None:
         after = await gw.skill(skill_payload("안녕하세요", user="botuser-after-ws"))
     assert refused.value.response.status_code == 403
     assert after.status_code == 200
+
+
+async def test_answers_kept_at_the_same_moment_are_all_served(store_url: str | None) -> None:
+    # e.g. an agent's reply (deliver) and a late turn answer finishing together: neither may be lost.
+    async with running_gateway(store_url=store_url) as gw:
+        channel = gw.gateway.channels[0]
+        user = f"botuser-stash-{uuid.uuid4().hex[:8]}"
+        customer = Customer(gw, user)
+        await customer.says("안녕하세요")
+        await asyncio.gather(*(channel.deliver(user, [Text(text=f"전달 {i}번")]) for i in range(8)))
+        reply = await customer.says("답변 확인하기")
+    assert all(f"전달 {i}번" in texts(reply) for i in range(8))
