@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -48,7 +47,9 @@ async def test_posts_to_one_channel_are_paced(slack_api: SlackApiStandIn) -> Non
     await asyncio.gather(*(poster.post("C1", text=str(i)) for i in range(4)))
     times = [c.at for c in slack_api.posts("C1")]
     assert [c.args["text"] for c in slack_api.posts("C1")] == ["0", "1", "2", "3"]
-    assert all(b - a >= 0.08 for a, b in itertools.pairwise(times))  # ≈ 0.1 s apart at 10/s
+    # Sent ≈ 0.1 s apart at 10/s (unpaced, all four arrive within a few ms). Measured at arrival, where one
+    # delayed request can shorten a single gap, so the span of the three gaps is what is checked.
+    assert times[-1] - times[0] >= 0.2
 
 
 async def test_guard_is_checked_right_before_sending(slack_api: SlackApiStandIn) -> None:
