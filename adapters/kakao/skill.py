@@ -92,7 +92,8 @@ class SkillHandler:
     async def handle(self, body: bytes, given_secret: str | None = None) -> SkillReply:
         """Answer one skill request; never raises (a failure becomes a polite reply, not a 500).
 
-        `given_secret` is the value of the `secret_header` header as received (None if absent).
+        `given_secret` is the value of the `secret_header` header as received (None if absent). The HTTP
+        layer has already refused a body over `max_body_bytes` (channel.py reads it).
         """
         received = self._clock()
         if self._secret is not None:
@@ -100,8 +101,6 @@ class SkillHandler:
             if not hmac.compare_digest((given_secret or "").encode("utf-8"), self._secret):
                 self._metrics.incr("kakao_unauthorized")
                 return error_reply(401, "unauthorized", f"missing or wrong {self._config.secret_header} header")
-        if len(body) > self._config.max_body_bytes:
-            return error_reply(413, "payload_too_large", f"body over {self._config.max_body_bytes} bytes")
         try:
             payload = parse_payload(body)
         except PayloadError as exc:
