@@ -1,6 +1,12 @@
-"""Compare local intent-classification methods on the demo pack.
+"""Compare local intent-classification and FAQ-retrieval methods on the demo pack.
 
     .venv/bin/python bench/nlu_methods.py [--pack bots/demo] [--heldout tests/data/nlu_heldout.tsv]
+    .venv/bin/python bench/nlu_methods.py --knowledge [--routing tests/data/routing_dev.tsv]
+
+`--knowledge` compares FAQ retrieval methods (core.knowledge.search METHODS, and kiwipiepy morphemes
+when installed) on the `faq:` rows of the routing DEV file: top-1/top-3 accuracy, how many non-FAQ rows
+score >= 0.45 (the risk of answering a non-FAQ message) against how many right top-1 entries do
+(ok>=.45),, search latency p50/p99, build time, memory.
 
 Features: (a) character n-grams (1-4 over spacing-removed text + word-start grams), (b) kiwipiepy
 morphemes (form/tag) + morpheme bigrams. Models on the same TF-IDF vectors: centroid cosine,
@@ -22,6 +28,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import yaml
@@ -32,7 +39,7 @@ import itertools
 
 from core.nlu.classifier import IntentClassifier, default_featurizer
 from core.nlu.evaluate import evaluate, read_tsv
-from core.nlu.normalize import normalize
+from core.nlu.normalize import normalize, strip_question_endings
 from core.pack.schema import IntentsFile, IntentSpec
 
 Featurizer = Callable[[str], Counter[str]]
@@ -116,7 +123,7 @@ def latency_ms(clf: IntentClassifier, rows: list[tuple[str, str]], passes: int =
     for _ in range(passes):
         for text, _ in rows:
             started = time.perf_counter()
-            clf.predict(text)
+            clf._predict(text)  # uncached: predict() remembers texts it has seen
             samples.append((time.perf_counter() - started) * 1000.0)
     samples.sort()
     return samples[len(samples) // 2], samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
@@ -197,11 +204,117 @@ def measure(name: str, make_featurizer: Callable[[], Featurizer], intents, heldo
     return rows
 
 
+def kiwi_knowledge_featurizer(lexicon: Any) -> Featurizer:
+    """kiwipiepy morphemes (+ bigrams) of the text after the same normalisation, synonyms and endings."""
+    from kiwipiepy import Kiwi
+
+    kiwi = Kiwi()
+
+    def featurize(text: str) -> Counter[str]:
+        cleaned = lexicon.expand(strip_question_endings(normalize(text)))
+        tokens = [f"{token.form}/{token.tag}" for token in kiwi.tokenize(cleaned)] if cleaned else []
+        grams: Counter[str] = Counter(tokens)
+        grams.update(f"{a}+{b}" for a, b in itertools.pairwise(tokens))
+        return grams
+
+    return featurize
+
+
+def measure_knowledge(pack_dir: str, routing: str) -> list[dict[str, Any]]:
+    from core.knowledge.search import METHODS, KnowledgeIndex
+    from core.nlu.lexicon import TextLexicon
+    from core.pack.loader import load_pack
+    from core.policy.pii import mask_pii, strip_placeholders
+
+    pack = load_pack(pack_dir)
+    lexicon = TextLexicon(pack.lexicon.synonyms, pack.lexicon.products)
+    rows = [
+        (strip_placeholders(mask_pii(text).text), label)
+        for text, label in read_tsv(routing, header=["text", "expected"])
+    ]
+    faq_rows = [(text, label.removeprefix("faq:")) for text, label in rows if label.startswith("faq:")]
+    other_rows = [text for text, label in rows if not label.startswith("faq:")]
+    variants: list[tuple[str, str, Callable[[], Any]]] = [
+        (method, "char 2-4-gram", functools.partial(KnowledgeIndex, pack.faq, lexicon, method=method))
+        for method in METHODS
+    ]
+    variants.append(("tfidf", "no pack lexicon", functools.partial(KnowledgeIndex, pack.faq)))
+    try:
+        import kiwipiepy  # noqa: F401
+
+        def kiwi_index(method: str) -> Any:
+            featurize = kiwi_knowledge_featurizer(lexicon)
+            return KnowledgeIndex(pack.faq, lexicon, method=method, featurize=featurize)
+
+        for method in ("tfidf", "vote"):
+            variants.append((method, "kiwi morphemes", functools.partial(kiwi_index, method)))
+    except ImportError:
+        print("kiwipiepy not installed (pip install -e '.[bench]'): its rows are skipped")
+    out = []
+    for method, features, build in variants:
+        gc.collect()
+        rss_before = rss_mb()
+        tracemalloc.start()
+        started = time.perf_counter()
+        index = build()
+        build_s = time.perf_counter() - started
+        memory, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss = rss_mb() - rss_before
+        top1 = top3 = sure = 0
+        for text, entry_id in faq_rows:
+            hits = index.search(text, limit=3)
+            ids = [hit.entry.id for hit in hits]
+            top1 += bool(ids) and ids[0] == entry_id
+            top3 += entry_id in ids
+            sure += bool(ids) and ids[0] == entry_id and hits[0].score >= 0.45
+        risky = sum(bool(hits) and hits[0].score >= 0.45 for hits in (index.search(t, 1) for t in other_rows))
+        samples = []
+        for _ in range(5):
+            for text, _label in rows:
+                started = time.perf_counter()
+                index._search(text, 3)  # uncached: search() remembers texts it has seen
+                samples.append((time.perf_counter() - started) * 1000.0)
+        samples.sort()
+        out.append(
+            {
+                "method": method,
+                "features": features,
+                "top1": top1 / len(faq_rows),
+                "top3": top3 / len(faq_rows),
+                "risky": f"{risky}/{len(other_rows)}",
+                "sure": sure / len(faq_rows),
+                "p50_ms": samples[len(samples) // 2],
+                "p99_ms": samples[round(0.99 * (len(samples) - 1))],
+                "build_s": build_s,
+                "mem_mb": memory / 1e6,
+                "rss_mb": rss,
+            }
+        )
+    print(f"FAQ entries: {len(pack.faq)}, dev FAQ rows: {len(faq_rows)}, other rows: {len(other_rows)}")
+    print(
+        f"{'method':<6} {'features':<16} {'top1':>5} {'top3':>5} {'ok>=.45':>7} {'>=.45':>6} {'p50ms':>6} {'p99ms':>6} "
+        f"{'build_s':>7} {'py_MB':>6} {'+rss_MB':>7}"
+    )
+    for r in out:
+        print(
+            f"{r['method']:<6} {r['features']:<16} {r['top1']:>5.3f} {r['top3']:>5.3f} {r['sure']:>7.3f} "
+            f"{r['risky']:>6} {r['p50_ms']:>6.3f} {r['p99_ms']:>6.3f} {r['build_s']:>7.3f} {r['mem_mb']:>6.1f} "
+            f"{r['rss_mb']:>7.1f}"
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", default="bots/demo")
     parser.add_argument("--heldout", default="tests/data/nlu_heldout.tsv")
+    parser.add_argument("--knowledge", action="store_true", help="compare FAQ retrieval methods instead")
+    parser.add_argument("--routing", default="tests/data/routing_dev.tsv", help="dev routing file (faq: rows)")
     args = parser.parse_args()
+    if args.knowledge:
+        measure_knowledge(args.pack, args.routing)
+        return
     raw = yaml.safe_load(Path(args.pack, "intents.yaml").read_text(encoding="utf-8"))
     intents = msgspec.convert(raw, IntentsFile).intents
     heldout = read_tsv(args.heldout)

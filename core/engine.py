@@ -38,8 +38,11 @@ from core.messages import (
 )
 from core.metrics import Metrics
 from core.nlu.classifier import IntentClassifier, IntentPrediction
-from core.nlu.entities import find_order_ids
+from core.nlu.entities import find_order_ids, has_ids
+from core.nlu.lexicon import DomainVocabulary, asks_for_person, is_action_request, off_topic
+from core.nlu.normalize import normalize
 from core.pack.schema import BotPack, FaqEntry, Persona
+from core.particles import fill as fill_particles
 from core.policy.escalation import EscalationPolicy
 from core.policy.pii import MaskResult, mask_pii, strip_placeholders
 from core.store.base import Store
@@ -53,12 +56,38 @@ SWITCH_CONFIDENCE = 0.75  # a waiting scenario is left only for a clearly differ
 IDEMPOTENCY_TTL_S = 86400.0
 CSAT_PREFIX = "csat:"
 KB_PREFIX = "kb:"
+START_PREFIX = "start:"  # a button that starts a scenario ("start:network_issue")
 RESUME_PAYLOAD = "resume"
+# Greetings and thanks are short: a longer message must resemble their examples more than faintly.
+_SHORT_INTENTS = frozenset({"greeting", "thanks"})
+SHORT_INTENT_MIN_SIMILARITY = 0.15
+SHORT_INTENT_MAX_CHARS = 12
+ACTION_MIN_CONFIDENCE = 0.25  # an action request takes the best scenario intent from this confidence on
+_BARE_NUMBER = re.compile(r"\d{1,4}\s*(?:점|번|개)?\s*")
 CHOICE_RETRIES = 2  # unmatched answers to a button step before a handoff
 _CSAT_TEXT = re.compile(r"([1-5])\s*점?")
 _CSAT_PAYLOAD = re.compile(rf"{CSAT_PREFIX}([1-5])")
 _PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 TextSink = Callable[[str], Awaitable[None]]
+
+
+class _Decision:
+    """Where the router sends a first message; `target` names the scenario or FAQ entry."""
+
+    __slots__ = ("guesses", "intent", "kind", "options", "scenario", "target")
+
+    def __init__(
+        self,
+        kind: str,  # scenario | reply | handoff | faq | clarify | fallback
+        intent: str,
+        *,
+        target: str | None = None,
+        options: Sequence[str] = (),  # clarify: FAQ entry ids offered
+        scenario: str | None = None,  # clarify: the scenario offered next to them
+        guesses: bool = True,  # fallback: may offer weak FAQ matches
+    ) -> None:
+        self.kind, self.intent, self.target = kind, intent, target
+        self.options, self.scenario, self.guesses = list(options), scenario, guesses
 
 
 class _TurnState:
@@ -105,6 +134,20 @@ class Engine:
         self.brain = brain
         self.metrics = metrics or Metrics()
         self.persona = _filled(pack.bot.persona, brand=pack.bot.brand, name=pack.bot.name)
+        # What the pack talks about: its scenario intents' examples and its FAQ (not greetings or chatter).
+        fixed = {name for name, route in pack.bot.routes.items() if route.reply is not None or route.handoff}
+        self._domain = DomainVocabulary(
+            [
+                *(
+                    x
+                    for name, spec in pack.intents.items()
+                    if name != OUT_OF_SCOPE and name not in fixed
+                    for x in spec.examples
+                ),
+                *(x for e in pack.faq for x in [e.question, *e.alt_questions, e.answer, *e.categories]),
+            ],
+            knowledge.lexicon,
+        )
         self._log = structlog.get_logger("sangdam.engine")
 
     # --- public ----------------------------------------------------------------------------------
@@ -201,7 +244,9 @@ class Engine:
         if inbound.knowledge:
             return self._external_answer(inbound.knowledge[0])
         hits = self.knowledge.search(masked, limit=3)
-        if hits and hits[0].score >= self.pack.bot.thresholds.knowledge_answer:
+        thresholds = self.pack.bot.thresholds
+        lead = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
+        if hits and hits[0].score >= thresholds.knowledge_answer and lead >= thresholds.knowledge_margin:
             return self._faq_answer(hits[0].entry)
         return self._fallback_parts()
 
@@ -298,54 +343,173 @@ class Engine:
     ) -> None:
         text = state.text
         if prediction is None:
-            state.parts.extend(self._fallback_parts())  # e.g. only a phone number: not counted as a miss
+            # Nothing but PII (a phone number, an e-mail) or an empty message: not counted as a miss.
+            if state.masked.findings and not state.masked.refused:
+                state.parts.append(Text(text=self.persona.contact_only))
+            elif not state.masked.refused:
+                state.parts.extend(self._fallback_parts())
             return
-        state.intent, state.confidence = prediction.intent, prediction.confidence
-        state.events.append(Event(name="intent", data={"intent": prediction.intent}))
-        route = self.pack.route_for(prediction.intent) if prediction.intent != OUT_OF_SCOPE else None
-        fixed = route is not None and (route.reply is not None or route.handoff)
-        hits = [] if fixed else self.knowledge.search(text, limit=3)
-        thresholds = self.pack.bot.thresholds
-        top = hits[0].score if hits else 0.0
-        if route is not None and route.scenario and top >= thresholds.knowledge_over_intent:
-            # A specific how-to question ("공유기 리셋 버튼 어디 있어요?") beats a broad troubleshooting flow.
-            route = None
-
-        if route is not None and route.scenario:
-            conv.last_intent = prediction.intent
-            conv.fallback_count = 0
-            state.events.append(Event(name="scenario_start", data={"scenario": route.scenario}))
-            state.scenario_id = route.scenario
-            answer = StepInput(text=state.masked.text, originals=state.masked.originals)
-            self._apply_outcome(conv, state, await self.flows.start(conv, route.scenario, answer))
+        if _BARE_NUMBER.fullmatch(text):
+            # "5", "3점" with no rating question open: not a question to search the FAQ for.
+            state.events.append(Event(name="not_a_question"))
+            state.parts.append(Text(text=self.persona.ask_what))
+            self._log_route(prediction, [], "ask_what")
             return
-        if route is not None and route.reply:
-            conv.last_intent = prediction.intent
-            conv.fallback_count = 0
-            state.parts.append(Text(text=_fill_names(route.reply, self.pack.bot.brand, self.pack.bot.name)))
-            return
-        if route is not None and route.handoff:
-            conv.last_intent = prediction.intent
-            self._hand_off(conv, state, HandoffReason.AGENT_REQUEST)
-            return
-
-        # Knowledge: the platform's own matches (Kakao 지식+) first, then our FAQ index.
-        if state.inbound.knowledge:
+        hits = self.knowledge.search(text, limit=3)
+        decision = self._route(text, prediction, hits)
+        self._log_route(prediction, hits, decision.kind, decision.target)
+        state.intent, state.confidence = decision.intent, prediction.confidence
+        state.events.append(Event(name="intent", data={"intent": decision.intent}))
+        if state.inbound.knowledge and decision.kind != "handoff":
+            # The platform matched the message to the company's own knowledge (Kakao 지식+): its answer
+            # is used, even over a scenario (a waiting step, PII and escalation were handled before).
             conv.fallback_count = 0
             state.events.append(Event(name="knowledge_answer", data={"source": "platform"}))
             state.parts.extend(self._external_answer(state.inbound.knowledge[0]))
             return
-        if top >= thresholds.knowledge_answer:
+        if decision.kind == "scenario":
+            assert decision.target is not None
+            conv.last_intent = decision.intent
             conv.fallback_count = 0
-            if prediction.intent != OUT_OF_SCOPE:
-                conv.last_intent = prediction.intent
+            await self._start_scenario(conv, state, decision.target)
+            return
+        if decision.kind == "reply":
+            route = self.pack.route_for(decision.intent)
+            assert route is not None and route.reply is not None
+            conv.last_intent = decision.intent
+            conv.fallback_count = 0
+            state.parts.append(Text(text=_fill_names(route.reply, self.pack.bot.brand, self.pack.bot.name)))
+            return
+        if decision.kind == "handoff":
+            conv.last_intent = decision.intent
+            self._hand_off(conv, state, HandoffReason.AGENT_REQUEST)
+            return
+
+        if decision.kind == "faq":
+            conv.fallback_count = 0
+            if decision.intent != OUT_OF_SCOPE:
+                conv.last_intent = decision.intent
             state.events.append(Event(name="knowledge_answer", data={"faq": hits[0].entry.id}))
             state.parts.extend(self._faq_answer(hits[0].entry))
             return
+        # Uncertain turns (close candidates, weak scores) go to the LLM brain when one is configured: it
+        # gets the FAQ candidates as context and can start a scenario; if it cannot help, we ask / fall back.
         if self.brain is not None and await self._ask_brain(conv, state, prediction, hits, on_text):
             return
-        guesses = [h for h in hits if h.score >= thresholds.knowledge_suggest]
-        self._fall_back(conv, state, guesses)
+        if decision.kind == "clarify":
+            conv.fallback_count = 0
+            self._clarify(state, decision)
+            return
+        suggest = self.pack.bot.thresholds.knowledge_suggest
+        self._fall_back(conv, state, [h for h in hits if decision.guesses and h.score >= suggest])
+
+    def _route(self, text: str, prediction: IntentPrediction, hits: list[KnowledgeHit]) -> _Decision:
+        """What to do with a first message, from the intent ranking and the FAQ candidates.
+
+        - A message about a topic no product support covers (coding, stocks, another maker's appliance)
+          that names none of the pack's products gets the fallback: no scenario, no FAQ answer.
+        - A specific FAQ answer wins when its score is good (`knowledge_answer`) and clearly ahead of the
+          next entry (`knowledge_margin`): over a broad scenario, over an agent request that names no
+          person ("상담 가능 시간 알려주세요"), even over a greeting that comes with a question.
+        - Greetings and thanks reply; a longer message that only faintly resembles them does not count.
+        - A scenario intent starts its scenario, unless an FAQ entry is plausible (`knowledge_clarify`):
+          then one clarifying question offers the entry (or the two close ones) and the scenario.
+        - Otherwise close FAQ entries (within the margin) are offered as a clarifying question, and the
+          fallback suggests weaker matches.
+        """
+        thresholds = self.pack.bot.thresholds
+        top = hits[0].score if hits else 0.0
+        lead = top - (hits[1].score if len(hits) > 1 else 0.0)
+        intent = prediction.intent
+        normalized = normalize(text)
+        if off_topic(normalized) and not self.knowledge.products_in(text):
+            if intent in _SHORT_INTENTS:
+                return _Decision("reply", intent)
+            return _Decision("fallback", OUT_OF_SCOPE, guesses=False)
+        faq_wins = top >= thresholds.knowledge_answer and lead >= thresholds.knowledge_margin
+        if intent == OUT_OF_SCOPE and prediction.ranking and is_action_request(text):
+            # "교환 요청할게요" asks the bot to do something: the best-ranked scenario intent, if it is not a
+            # long shot, is what it asks for even below the confidence threshold.
+            best, confidence = prediction.ranking[0]
+            if confidence >= ACTION_MIN_CONFIDENCE and best != OUT_OF_SCOPE:
+                intent = best
+        route = self.pack.route_for(intent) if intent != OUT_OF_SCOPE else None
+        if route is not None and (route.reply is not None or route.handoff):
+            person = route.handoff and asks_for_person(normalized)
+            if faq_wins and not person:
+                return _Decision("faq", intent, target=hits[0].entry.id)
+            faint = intent in _SHORT_INTENTS and prediction.similarity < SHORT_INTENT_MIN_SIMILARITY
+            if faint and len(normalized.replace(" ", "")) > SHORT_INTENT_MAX_CHARS:
+                route, intent = None, OUT_OF_SCOPE
+            elif route.handoff and not person and top >= thresholds.knowledge_suggest:
+                # "상담 가능 시간 알려주세요" names no person: a question the FAQ may answer, not a request.
+                route, intent = None, OUT_OF_SCOPE
+            elif route.handoff:
+                return _Decision("handoff", intent)
+            else:
+                return _Decision("reply", intent)
+        if route is not None and route.scenario and not self._about_domain(text):
+            # Nothing in the message is the pack's business: no scenario; only a clear FAQ answer.
+            route, intent = None, OUT_OF_SCOPE
+        if route is not None and route.scenario and top < thresholds.knowledge_over_intent:
+            if prediction.similarity >= thresholds.intent_over_knowledge or has_ids(text) or is_action_request(text):
+                # Phrased like the scenario's own examples ("인터넷이 안돼요": the broad request itself), an
+                # order id / error code to look up, or a request to do something (book, cancel, file): the
+                # scenario does it; an FAQ answer would only describe part of it.
+                return _Decision("scenario", intent, target=route.scenario)
+        if faq_wins:
+            return _Decision("faq", intent, target=hits[0].entry.id)
+        if route is not None and route.scenario:
+            if top >= thresholds.knowledge_clarify:
+                close = [h for h in hits[:2] if top - h.score < thresholds.knowledge_margin]
+                return _Decision("clarify", intent, options=[h.entry.id for h in close], scenario=route.scenario)
+            return _Decision("scenario", intent, target=route.scenario)
+        if top >= thresholds.knowledge_answer:
+            close = [h for h in hits if top - h.score < thresholds.knowledge_margin]
+            return _Decision("clarify", intent, options=[h.entry.id for h in close])
+        if route is None and top >= thresholds.knowledge_alone and lead >= 2 * thresholds.knowledge_margin:
+            # No intent claims the message and one entry stands out: a lower score is enough.
+            return _Decision("faq", intent, target=hits[0].entry.id)
+        return _Decision("fallback", intent)
+
+    def _about_domain(self, text: str) -> bool:
+        """Positive evidence the message concerns the pack: a product, an id, or mostly its vocabulary."""
+        if self.knowledge.products_in(text) or has_ids(text):
+            return True
+        return self._domain.coverage(text) >= self.pack.bot.thresholds.domain_coverage
+
+    def _clarify(self, state: _TurnState, decision: _Decision) -> None:
+        """One short question with the close candidates as buttons: FAQ answers and/or a scenario."""
+        entries = {entry.id: entry for entry in self.pack.faq}
+        options = [Button(label=entries[i].question, value=f"{KB_PREFIX}{i}") for i in decision.options]
+        if decision.scenario is not None:
+            title = self.pack.scenarios[decision.scenario].title
+            options.append(Button(label=title, value=f"{START_PREFIX}{decision.scenario}"))
+        state.events.append(
+            Event(name="clarify", data={"faq": list(decision.options), "scenario": decision.scenario or ""})
+        )
+        state.next_action = "ask"
+        state.parts.append(Text(text=self.persona.clarify))
+        state.parts.append(QuickReplies(options=options))
+
+    def _log_route(
+        self, prediction: IntentPrediction, hits: list[KnowledgeHit], decision: str, target: str | None = None
+    ) -> None:
+        """The candidates and scores behind a routing decision (never the text)."""
+        self._log.info(
+            "route",
+            intents=[[intent, round(score, 3)] for intent, score in prediction.ranking],
+            similarity=prediction.similarity,
+            faq=[[hit.entry.id, round(hit.score, 3)] for hit in hits],
+            decision=decision,
+            target=target,
+        )
+
+    async def _start_scenario(self, conv: Conversation, state: _TurnState, scenario_id: str) -> None:
+        state.events.append(Event(name="scenario_start", data={"scenario": scenario_id}))
+        state.scenario_id = scenario_id
+        answer = StepInput(text=state.masked.text, originals=state.masked.originals)
+        self._apply_outcome(conv, state, await self.flows.start(conv, scenario_id, answer))
 
     async def _ask_brain(
         self,
@@ -406,6 +570,14 @@ class Engine:
             state.intent = conv.last_intent or OUT_OF_SCOPE
             state.confidence = 1.0
             self._apply_outcome(conv, state, outcome)
+            return True
+        if payload.startswith(START_PREFIX) and payload[len(START_PREFIX) :] in self.pack.scenarios:
+            # A clarifying question's scenario button.
+            scenario_id = payload[len(START_PREFIX) :]
+            conv.last_intent = next(iter(self.pack.scenarios[scenario_id].triggers), conv.last_intent)
+            state.intent, state.confidence = conv.last_intent or OUT_OF_SCOPE, 1.0
+            conv.fallback_count = 0
+            await self._start_scenario(conv, state, scenario_id)
             return True
         if payload.startswith(KB_PREFIX):
             entry = next((e for e in self.pack.faq if e.id == payload[len(KB_PREFIX) :]), None)
@@ -573,8 +745,9 @@ class Engine:
 
 
 def _fill_names(text: str, brand: str, name: str) -> str:
-    """Persona texts may name the brand and the bot; nothing else is substituted."""
-    return text.replace("{brand}", brand).replace("{name}", name)
+    """Persona texts may name the brand and the bot; nothing else is substituted. A particle after
+    either ("{name}(이)에요", "{brand}을(를)") takes the form that fits the word (core/particles.py)."""
+    return fill_particles(text, {"brand": brand, "name": name}, missing=None)
 
 
 def _filled(persona: Persona, *, brand: str, name: str) -> Persona:
@@ -595,4 +768,5 @@ def _says_leave(text: str, words: list[str]) -> bool:
 
 
 def _payload_label(inbound: Inbound) -> str:
-    return f"[버튼] {inbound.payload}" if inbound.payload else ""
+    """A pressed button as the transcript shows it; the payload is client-supplied, so it is masked too."""
+    return f"[버튼] {mask_pii(inbound.payload).text}" if inbound.payload else ""

@@ -2,11 +2,16 @@
 
 structlog loggers and plain `logging` loggers (uvicorn, litestar, httpx) end in the same stdlib handler,
 whose formatter runs the masking processor right before rendering, so no code path can write an
-unmasked phone number, card number or RRN to the log.
+unmasked phone number, card number or RRN to the log (dict keys included).
+
+A log call must not stall the event loop either: every string value is cut to LOG_VALUE_LIMIT
+characters BEFORE it is masked (the cut is trimmed back so no half number survives, see mask_for_log),
+tracebacks to 4x that (most of it from their end), and collections to _MAX_ITEMS items.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 from collections.abc import Mapping
@@ -16,7 +21,7 @@ import msgspec
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from core.policy.pii import mask_for_log
+from core.policy.pii import LOG_VALUE_LIMIT, mask_for_log
 
 # Loggers that install their own handlers; they are made to propagate to ours instead. (Uvicorn
 # re-installs its handlers if it is given a log_config: the server should pass log_config=None.)
@@ -27,16 +32,45 @@ class _SangdamHandler(logging.StreamHandler[TextIO]):
     """Marks the handler we own so a second configure_logging replaces it instead of adding one."""
 
 
+# Bounds on what one log event makes the masker scan (and the log carry): every string value is cut at
+# LOG_VALUE_LIMIT characters before it is masked (see mask_for_log), collections at _MAX_ITEMS items.
+_MAX_ITEMS = 256
+# Tracebacks get more room, most of it at the end, where the error and the innermost frames are.
+_TRACEBACK_LIMIT = 4 * LOG_VALUE_LIMIT
+_TRACEBACK_TAIL = 3 * LOG_VALUE_LIMIT
+_TRACEBACK_FIELDS = frozenset({"exception", "stack"})  # written by format_exc_info / StackInfoRenderer
+
+
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_for_log(value)
     if isinstance(value, Mapping):
-        return {key: _mask_value(item) for key, item in value.items()}
+        items = list(itertools.islice(value.items(), _MAX_ITEMS))
+        masked = {_mask_key(key): _mask_value(item) for key, item in items}
+        if len(value) > _MAX_ITEMS:
+            masked["…"] = f"(+{len(value) - _MAX_ITEMS} items)"
+        return masked
     if isinstance(value, list | tuple | set | frozenset):
-        return [_mask_value(item) for item in value]
+        masked_items = [_mask_value(item) for item in itertools.islice(value, _MAX_ITEMS)]
+        if len(value) > _MAX_ITEMS:
+            masked_items.append(f"…(+{len(value) - _MAX_ITEMS} items)")
+        return masked_items
     if value is None or isinstance(value, bool | int | float):
         return value
     return mask_for_log(str(value))  # exceptions and other objects are rendered as text: mask that
+
+
+def _mask_key(key: Any) -> Any:
+    """Keys can be customer data too ({"010-1234-5678": ...}): string keys are masked like values."""
+    return mask_for_log(key) if isinstance(key, str) else key
+
+
+def _mask_field(key: str, value: Any) -> Any:
+    if key in _OWN_FIELDS:
+        return value
+    if key in _TRACEBACK_FIELDS and isinstance(value, str):
+        return mask_for_log(value, limit=_TRACEBACK_LIMIT, keep_tail=_TRACEBACK_TAIL)
+    return _mask_value(value)
 
 
 # Fields the logging pipeline itself writes; they never carry customer data.
@@ -45,7 +79,7 @@ _OWN_FIELDS = frozenset({"timestamp", "level", "logger"})
 
 def mask_pii_processor(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask PII in the event and in every string value, recursively."""
-    return {key: value if key in _OWN_FIELDS else _mask_value(value) for key, value in event_dict.items()}
+    return {key: _mask_field(key, value) for key, value in event_dict.items()}
 
 
 def _json_line(event: EventDict, **_: Any) -> str:

@@ -7,6 +7,7 @@ channel's `module` setting).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from core.pack.loader import load_pack
 from core.settings import Settings
 from core.store.base import Store
 from core.store.factory import make_store
+from sangdam.media import media_route
 from sangdam.request_id import request_id_middleware
 
 
@@ -62,7 +64,13 @@ def build_sinks(settings: Settings, store: Store, http: httpx.AsyncClient) -> li
 
 def build_gateway(settings: Settings, env: Mapping[str, str]) -> Gateway:
     pack = load_pack(settings.bot)
-    store = make_store(settings.store_url, settings.retention_s)
+    store = make_store(
+        settings.store_url,
+        settings.retention_s,
+        timeout_s=settings.store.timeout_s,
+        max_conversations=settings.store.max_conversations,
+        max_keys=settings.store.max_keys,
+    )
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     metrics = Metrics()
     engine = build_engine(
@@ -73,6 +81,7 @@ def build_gateway(settings: Settings, env: Mapping[str, str]) -> Gateway:
         sinks=build_sinks(settings, store, http),
         brain_config=settings.brain,
         metrics=metrics,
+        public_url=settings.public_base_url(),  # the pack's media/ images as absolute URLs (GET /media/...)
     )
     gateway = Gateway(settings=settings, store=store, http=http, engine=engine, metrics=metrics)
     context = ChannelContext(
@@ -103,7 +112,13 @@ def build_app(gateway: Gateway) -> Litestar:
 
     @get("/readyz")
     async def readyz() -> dict[str, Any]:
-        if not await gateway.store.ping():
+        # The store's own timeout bounds the ping; this one also covers a store built without it.
+        try:
+            async with asyncio.timeout(gateway.settings.store.timeout_s + 0.5):
+                reachable = await gateway.store.ping()
+        except TimeoutError:
+            reachable = False
+        if not reachable:
             raise HTTPException(status_code=HTTP_503_SERVICE_UNAVAILABLE, detail="store is not reachable")
         return {"status": "ready", "bot": gateway.engine.pack.bot.id, "channels": [c.name for c in gateway.channels]}
 
@@ -127,7 +142,7 @@ def build_app(gateway: Gateway) -> Litestar:
             await gateway.http.aclose()
             await gateway.store.close()
 
-    handlers: list[Any] = [healthz, readyz, metrics]
+    handlers: list[Any] = [healthz, readyz, metrics, media_route(gateway.engine.pack.root)]
     for channel in gateway.channels:
         handlers.extend(channel.route_handlers)
     # logging_config=None: keep the JSON logging configured by core.logging instead of Litestar's own.

@@ -10,19 +10,29 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 
-from core.assembly import build_engine
+from core.assembly import build_engine, train_classifier
 from core.logging import configure_logging
 from core.messages import Button, Inbound
-from core.nlu.classifier import IntentClassifier
-from core.nlu.evaluate import evaluate, read_tsv
+from core.nlu.evaluate import EvaluationDataError, evaluate, read_tsv
 from core.pack.loader import PackError, check_pack, load_pack
+from core.routing_eval import evaluate_routing, read_routing_tsv
 from core.settings import DEMO_BOT, Settings, SettingsError, load_settings
 from core.store.memory import MemoryStore
 from sangdam.terminal import render_terminal, resolve_input
+
+if TYPE_CHECKING:
+    import uvicorn
+
+# Connections plus running requests one worker takes before answering 503 at once: past it, waiting
+# only makes every answer late (Kakao gives up after 5 s). Turns themselves are capped lower by the
+# channels (channels.kakao.max_inflight_turns). BACKLOG is the kernel's accept queue (uvicorn's default,
+# made explicit): connections beyond it are not queued by the OS at all.
+LIMIT_CONCURRENCY = 2048
+BACKLOG = 2048
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     nlu = ev_sub.add_parser("nlu", help="intent accuracy on a TSV file (header: text<TAB>intent)")
     nlu.add_argument("file")
     nlu.add_argument("--bot", default=DEMO_BOT)
+    routing = ev_sub.add_parser("routing", help="where messages are routed, on a TSV file (header: text<TAB>expected)")
+    routing.add_argument("file")
+    routing.add_argument("--bot", default=DEMO_BOT)
 
     args = parser.parse_args(argv)
     try:
@@ -56,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_chat(args, sys.stdin, sys.stdout))
         if args.command == "check":
             return _check(Path(args.botdir))
+        if args.what == "routing":
+            return asyncio.run(_eval_routing(Path(args.file), Path(args.bot)))
         return _eval_nlu(Path(args.file), Path(args.bot))
-    except (PackError, SettingsError) as exc:
+    except (PackError, SettingsError, EvaluationDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -88,16 +103,37 @@ def _serve(args: argparse.Namespace) -> int:
     # A turn allocates a few hundred objects (decoded conversation, reply parts) that die with it: collect
     # the youngest generation every 20,000 allocations instead of 700 (bench/kakao_load.py: +5-10 % req/s).
     gc.set_threshold(20_000, 10, 10)
-    # A bounded graceful shutdown: open web-widget streams (SSE) would otherwise hold it up.
-    uvicorn.run(
+    server = uvicorn.Server(uvicorn_config(app, settings))
+    server.run()
+    return 0 if server.started else 3  # 3: uvicorn's own "startup failed" status
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    """`server.trusted_proxies`: addresses or CIDRs whose X-Forwarded-For/-Proto is believed."""
+    return list(settings.server.trusted_proxies)
+
+
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """How `sangdam serve` runs uvicorn (tests serve the app with this very config)."""
+    import uvicorn
+
+    trusted = trusted_proxies(settings)
+    return uvicorn.Config(
         app,
         host=settings.server.host,
         port=settings.server.port,
         log_config=None,
         access_log=False,
+        # A bounded graceful shutdown: open web-widget streams (SSE) would otherwise hold it up.
         timeout_graceful_shutdown=5,
+        # X-Forwarded-For only from the configured proxies. uvicorn's own default trusts 127.0.0.1 (or
+        # $FORWARDED_ALLOW_IPS), which lets anything on the host pick its client address and so get
+        # around per-address limits such as the web channel's sessions_per_ip.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        backlog=BACKLOG,
     )
-    return 0
 
 
 async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
@@ -150,9 +186,17 @@ def _check(root: Path) -> int:
 
 
 def _eval_nlu(file: Path, bot: Path) -> int:
-    pack = load_pack(bot)
-    classifier = IntentClassifier.train(pack.intents, threshold=pack.bot.thresholds.nlu)
-    report = evaluate(classifier, read_tsv(file))
+    report = evaluate(train_classifier(load_pack(bot)), read_tsv(file))
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
+async def _eval_routing(file: Path, bot: Path) -> int:
+    configure_logging("WARNING", json=True, stream=sys.stderr)
+    rows = read_routing_tsv(file)
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        engine = build_engine(load_pack(bot), MemoryStore(), http=http, env=os.environ)
+        report = await evaluate_routing(engine, rows)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0
 

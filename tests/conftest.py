@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -9,9 +12,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from core.logging import configure_logging
 
 
 def free_port() -> int:
@@ -117,3 +124,24 @@ def redis_url() -> Iterator[str]:
 def key_prefix() -> str:
     """A Redis key prefix unique to one test, so tests sharing the server never see each other's keys."""
     return f"test:{uuid.uuid4().hex[:12]}:"
+
+
+@contextmanager
+def log_events(level: str = "INFO") -> Iterator[list[dict[str, Any]]]:
+    """The gateway's JSON log lines written inside the block, parsed, in the list it yields (at exit).
+
+    structlog.testing.capture_logs misses loggers that an earlier configure_logging cached on first use
+    (the gateway caches them, for speed), so tests read what the real logging pipeline writes instead.
+    Configure this before adding other handlers: configure_logging resets the framework loggers'.
+    """
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    configure_logging(level, stream=stream)
+    events: list[dict[str, Any]] = []
+    try:
+        yield events
+    finally:
+        events.extend(json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{"))
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)

@@ -8,7 +8,8 @@ import msgspec
 import pytest
 import yaml
 
-from core.knowledge.search import KnowledgeIndex, calibrate
+from core.knowledge.search import METHODS, KnowledgeIndex, calibrate
+from core.nlu.lexicon import TextLexicon
 from core.pack.loader import load_pack
 from core.pack.schema import FaqEntry, FaqFile
 from core.settings import DEMO_BOT
@@ -147,3 +148,63 @@ def test_short_english_words_do_not_look_like_an_faq(query: str) -> None:
     index = KnowledgeIndex(load_pack(DEMO_BOT).faq)
     hits = index.search(query, limit=1)
     assert not hits or hits[0].score < 0.3
+
+
+# --- the pack's lexicon and product filter (issue 11) ----------------------------------------------
+
+LEXICON = TextLexicon(
+    {"리모콘": "리모컨", "사바": "사운드바"},
+    {"tv": ["티비", "tv", "누리비전"], "soundbar": ["사운드바", "사바", "누리사운드"]},
+)
+PRODUCT_ENTRIES = [
+    FaqEntry(
+        id="tv-no-sound", question="TV에서 소리가 안 나요.", answer="TV 스피커 출력을 확인해 주세요.", products=["tv"]
+    ),
+    FaqEntry(
+        id="soundbar-bluetooth",
+        question="사운드바 블루투스 연결 방법",
+        answer="사운드바 리모컨의 입력 버튼으로 BT를 고르세요.",
+        products=["soundbar"],
+    ),
+    FaqEntry(id="as-cost", question="AS 비용은 얼마인가요?", answer="보증 기간 안에는 무상이에요."),
+]
+
+
+def test_a_product_named_excludes_entries_about_other_products_only() -> None:
+    index = KnowledgeIndex(PRODUCT_ENTRIES, LEXICON)
+    ids = [hit.entry.id for hit in index.search("사운드바 소리가 안 나요", limit=3)]
+    assert "tv-no-sound" not in ids
+    assert index.products_in("사바 소리가 안 나요") == {"soundbar"}
+    # No product named: nothing is filtered.
+    assert index.search("소리가 안 나요", limit=1)[0].entry.id == "tv-no-sound"
+
+
+def test_untagged_pack_takes_products_from_the_questions() -> None:
+    untagged = [msgspec.structs.replace(entry, products=[]) for entry in PRODUCT_ENTRIES]
+    ids = [hit.entry.id for hit in KnowledgeIndex(untagged, LEXICON).search("사운드바 소리가 안 나요", limit=3)]
+    assert "tv-no-sound" not in ids
+
+
+def test_pack_synonyms_reach_the_index() -> None:
+    entries = [FaqEntry(id="pairing", question="리모컨 페어링 방법", answer="홈 버튼을 길게 누르세요.")]
+    plain = KnowledgeIndex(entries).search("리모콘 페어링", limit=1)[0].score
+    with_lexicon = KnowledgeIndex(entries, LEXICON).search("리모콘 페어링", limit=1)[0].score
+    assert with_lexicon > plain and with_lexicon >= 0.55
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_finds_paraphrases(method: str) -> None:
+    index = KnowledgeIndex(ENTRIES, method=method)
+    assert index.search("공유기 리셋하는 방법", limit=1)[0].entry.id == "router-reset"
+    assert all(hit.score < 0.3 for hit in index.search("오늘 날씨 어때"))
+
+
+def test_unknown_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="method"):
+        KnowledgeIndex(ENTRIES, method="magic")
+
+
+def test_search_results_are_cached_copies(index: KnowledgeIndex) -> None:
+    first = index.search("환불 언제 들어와요?")
+    first.clear()
+    assert index.search("환불 언제 들어와요?")

@@ -12,6 +12,7 @@ import pytest
 import structlog
 
 from core.logging import bind_context, clear_context, configure_logging, get_logger
+from core.policy.pii import LOG_VALUE_LIMIT
 
 RRN = "900101-1234568"
 CARD = "4111-1111-1111-1111"
@@ -146,4 +147,55 @@ def test_objects_logged_as_values_are_masked_when_rendered() -> None:
     (line,) = _lines(stream)
     assert line["error"] == "card <CARD_1>"
     assert line["attempts"] == 2 and line["ok"] is False
+    _assert_no_raw_pii(stream.getvalue())
+
+
+def test_long_values_are_cut_before_masking_and_never_leak_a_cut_number() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    filler = "가" * (LOG_VALUE_LIMIT - 8)
+    # The phone number straddles the cut: its first digits are inside the limit, the rest beyond it.
+    get_logger().info("payload", body=f"{filler} {PHONE} {PHONE}" + "나" * 100_000)
+    (line,) = _lines(stream)
+    assert len(line["body"]) < LOG_VALUE_LIMIT + 40
+    assert line["body"].startswith(filler)
+    assert line["body"].endswith(" chars)")
+    assert "…(+" in line["body"]
+    assert not any(ch.isdigit() for ch in line["body"].split("…(+")[0])  # no half number before the marker
+    _assert_no_raw_pii(stream.getvalue())
+
+
+def test_long_tracebacks_keep_their_end_and_are_masked() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    try:
+        raise ValueError("x" * 50_000 + f" 마지막으로 카드 {CARD} 실패")
+    except ValueError:
+        get_logger().exception("tool failed")
+    (line,) = _lines(stream)
+    assert len(line["exception"]) < 5 * LOG_VALUE_LIMIT
+    assert line["exception"].startswith("Traceback")
+    assert line["exception"].endswith("마지막으로 카드 <CARD_1> 실패")
+    _assert_no_raw_pii(stream.getvalue())
+
+
+def test_math_digit_user_id_shaped_like_a_phone_is_masked() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    user_id = "𝟎𝟏𝟎𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"  # a Kakao user.id in mathematical digits: 01023456789
+    get_logger().info("kakao turn", user={"id": user_id}, event_text=f"id {user_id}")
+    (line,) = _lines(stream)
+    assert line["user"] == {"id": "<PHONE_1>"}
+    assert line["event_text"] == "id <PHONE_1>"
+    assert user_id not in stream.getvalue()
+    _assert_no_raw_pii(stream.getvalue())
+
+
+def test_dict_keys_and_huge_collections_are_masked_and_capped() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    get_logger().info("lookup", by_phone={PHONE: "홍길동"}, phones=[PHONE] * 10_000)
+    (line,) = _lines(stream)
+    assert line["by_phone"] == {"<PHONE_1>": "홍길동"}
+    assert len(line["phones"]) < 300 and line["phones"][-1].startswith("…(+")
     _assert_no_raw_pii(stream.getvalue())

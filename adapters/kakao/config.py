@@ -14,6 +14,8 @@ import msgspec
 from core.settings import SettingsError
 
 FAST_REPLY_TIMEOUT_S = 0.3  # cap on engine.fast_reply; it runs after budget_s, inside Kakao's 5 s
+# Whatever the store or the engine does, a request is answered by budget_s + FAST_REPLY_TIMEOUT_S + this.
+DEADLINE_MARGIN_S = 0.1
 BUDGET_MAX_S = 4.5  # budget_s + the fast reply must stay well inside Kakao's 5 s
 
 
@@ -39,6 +41,11 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     late_answer_ttl_s: float = 3600.0  # a stashed late answer is served on the next message within this
     max_body_bytes: int = 256 * 1024
+    # Longer utterances never reach the engine or the store (Kakao's own input box takes about 1,000).
+    max_utterance_chars: int = 1000
+    # Engine turns running at once (inline or finishing as jobs); beyond it a request gets `busy_text` at
+    # once, so an overload or a frozen store cannot queue work without bound.
+    max_inflight_turns: int = 256
 
     # Customer-facing texts (Korean, 해요체).
     waiting_text: str = "답변을 준비하고 있어요. 잠시만 기다려 주세요!"
@@ -52,6 +59,9 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     late_answer_label: str = "답변 확인하기"
     error_text: str = "죄송해요, 잠시 문제가 생겼어요. 잠시 후 다시 말씀해 주세요."
     operator_label: str = "상담직원 연결"
+    # {max_chars} is replaced by max_utterance_chars, written with a thousands separator.
+    too_long_text: str = "메시지가 너무 길어요. {max_chars}자 이내로 나누어 보내 주세요."
+    busy_text: str = "지금 문의가 많아 답변이 늦어지고 있어요. 죄송해요, 잠시 후 다시 말씀해 주세요."
     # Sent when a person (e.g. a Slack agent) owns the conversation and the bot stays silent; the
     # agent's replies are shown on the customer's next message.
     agent_owned_text: str = "상담직원에게 전달했어요. 답변이 오면 다음 메시지에서 보여 드릴게요."
@@ -75,6 +85,8 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(
                 "callback_deadline_s must leave time after the ack: at least budget_s + callback_settle_s + 0.3"
             )
+        if self.max_utterance_chars < 1 or self.max_inflight_turns < 1:
+            raise ValueError("max_utterance_chars and max_inflight_turns must be >= 1")
         if not self.secret_header.strip():
             raise ValueError("secret_header must name an HTTP header")
 
@@ -82,6 +94,9 @@ class KakaoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         """The configured secret header value, or None when the env var is unset or empty."""
         value = env.get(self.secret_env, "")
         return value or None
+
+    def too_long_reply(self) -> str:
+        return self.too_long_text.replace("{max_chars}", f"{self.max_utterance_chars:,}")
 
 
 def parse_config(section: Mapping[str, Any]) -> KakaoConfig:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from core.jsondepth import MAX_DEPTH, too_deep
 from core.messages import Inbound, KnowledgeMatch
 
 POSTBACK_KEY = "sangdam"  # our key inside button/quick-reply `extra` (-> action.clientExtra)
@@ -156,6 +157,8 @@ def parse_payload(body: bytes) -> SkillPayload:
     """Decode a SkillPayload; PayloadError says exactly what is wrong (malformed JSON, type, missing)."""
     if not body or not body.strip():
         raise PayloadError("body: empty request body, expected a SkillPayload JSON object")
+    if too_deep(body):  # before decoding: deep nesting in free-form fields would exhaust the stack
+        raise PayloadError(f"body: JSON nested more than {MAX_DEPTH} levels deep (a SkillPayload nests about 5)")
     try:
         payload = msgspec.json.decode(body, type=SkillPayload)
     except msgspec.ValidationError as exc:  # subclass of DecodeError: catch it first
@@ -173,7 +176,7 @@ def parse_sys_value(raw: str | None) -> Any:
     if raw is None or not isinstance(raw, str):
         return raw
     stripped = raw.strip()
-    if not stripped.startswith(("{", "[")):
+    if not stripped.startswith(("{", "[")) or too_deep(stripped):
         return raw
     try:
         return msgspec.json.decode(stripped)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import msgspec
 
+from core.jsondepth import MAX_DEPTH, too_deep
+
 _T = TypeVar("_T")
 
 VERSION = "2.0"  # the only version Kakao accepts; without it the response is read as the old v1 format
@@ -328,6 +330,8 @@ class CallbackResponse(msgspec.Struct, kw_only=True):
 
 
 def _decode(body: bytes | str, type_: type[_T], what: str) -> _T:
+    if too_deep(body):
+        raise ResponseDecodeError(f"{what}: JSON nested more than {MAX_DEPTH} levels deep")
     try:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: catch it first

@@ -20,6 +20,7 @@ from adapters.slack.records import SlackRecords
 from adapters.slack.render import ButtonValue, render
 from adapters.slack.wire import BlockAction, BlockActionsPayload, MessageEvent
 from core.engine import Engine
+from core.jsondepth import too_deep
 from core.messages import Inbound, ReplyPart, Text
 
 CHANNEL = "slack"
@@ -69,8 +70,11 @@ class Pilot:
     async def on_button(self, payload: BlockActionsPayload, action: BlockAction) -> None:
         team = payload.team.id if payload.team is not None else (payload.user.team_id or "")
         thread = ThreadRef(team, payload.channel_id, payload.thread_root)
+        raw = action.value or ""
         try:
-            value = msgspec.json.decode(action.value or "", type=ButtonValue)
+            if too_deep(raw):
+                raise msgspec.DecodeError("nested too deep")
+            value = msgspec.json.decode(raw, type=ButtonValue)
         except msgspec.DecodeError:
             _log.warning("slack_button_value_invalid", action_id=action.action_id)
             return

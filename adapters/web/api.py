@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from adapters.web.origin import OriginPolicy
 from adapters.web.service import WebService
 from adapters.web.token import Session
 from adapters.web.wire import WebError, parse_after, parse_message
+from core.pack.schema import BotSettings
+from core.particles import fill as fill_particles
+from core.store.base import StoreUnavailable
 
 STATIC = Path(__file__).resolve().parent / "static"
 _json = msgspec.json.Encoder()
@@ -42,6 +46,17 @@ def _http_error(_: _Req, exc: HTTPException) -> Response[bytes]:
 
 _ERRORS: dict[int | type[Exception], Any] = {HTTPException: _http_error}
 
+STORE_RETRY_AFTER_S = 2  # a stopped or frozen store is answered 503 within store.timeout_s; retry soon
+
+
+def _store_unavailable() -> WebError:
+    return WebError(
+        503,
+        "store_unavailable",
+        "the chat service cannot reach its storage right now; nothing was lost on your side, try again shortly",
+        headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+    )
+
 
 def _bearer(request: _Req) -> str | None:
     value = request.headers.get("authorization", "")
@@ -59,17 +74,23 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
             raise WebError(403, "origin_not_allowed", "this site is not in channels.web.allowed_origins")
         return headers
 
-    async def guarded(request: _Req, action: Any) -> Response[Any]:
-        """CORS check, preflight answer, then `action(cors_headers)`; WebError becomes a JSON 4xx."""
+    async def guarded(request: _Req, action: Any, *, uses_store: bool = True) -> Response[Any]:
+        """CORS check, preflight answer, then `action(cors_headers)`; WebError becomes a JSON 4xx, and a store
+        outage a 503 `store_unavailable` with Retry-After (logged once per outage, not per request)."""
         cors: dict[str, str] = {}
         try:
             cors = cors_or_refuse(request)
             if request.method == "OPTIONS":
                 return Response(b"", status_code=204, headers=cors | origins.preflight_headers())
             result: Response[Any] = await action(cors)
+            if uses_store:
+                service.outage.succeeded()
             return result
         except WebError as exc:
             return _error(exc, cors)
+        except StoreUnavailable as exc:
+            service.outage.failed(exc, path=request.url.path)
+            return _error(_store_unavailable(), cors)
 
     def ok(body: Any, cors: dict[str, str], status: int = 200) -> Response[bytes]:
         return Response(
@@ -82,21 +103,22 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
     @route(f"{api}/config", http_method=["GET", "OPTIONS"], include_in_schema=False, exception_handlers=_ERRORS)
     async def web_config(request: _Req) -> Response[Any]:
         bot = service.engine.pack.bot
+        persona = service.engine.persona  # {brand} and {name} filled in, particles fitted
 
         async def action(cors: dict[str, str]) -> Response[Any]:
             return ok(
                 {
                     "bot_name": bot.name,
                     "brand": bot.brand,
-                    "title": config.title or f"{bot.brand} 고객지원",
-                    "greeting": bot.persona.greeting,
-                    "suggestions": list(bot.persona.fallback_suggestions),
+                    "title": fill_particles(config.title or "{brand} 고객지원", _names(bot), missing=None),
+                    "greeting": persona.greeting,
+                    "suggestions": list(persona.fallback_suggestions),
                     "max_text_chars": config.max_text_chars,
                 },
                 cors,
             )
 
-        return await guarded(request, action)
+        return await guarded(request, action, uses_store=False)
 
     @route(
         f"{api}/sessions",
@@ -145,7 +167,7 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
             session: Session = service.authenticate(_bearer(request) or request.query_params.get("token"))
             after = parse_after(request.headers.get("last-event-id") or request.query_params.get("after"))
             return ServerSentEvent(
-                service.stream(session, after),
+                await service.stream(session, after),
                 headers=cors | {"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             )
 
@@ -160,7 +182,7 @@ def build_routes(service: WebService, origins: OriginPolicy) -> list[Any]:
         _static_route(config.widget_path),
     ]
     if config.demo_page:
-        routes.append(_demo_route())
+        routes.append(_demo_route(service.engine.pack.bot))
     return routes
 
 
@@ -178,8 +200,14 @@ def _static_route(path: str) -> Any:
     return widget_js
 
 
-def _demo_route() -> Any:
-    page = (STATIC / "demo.html").read_bytes()
+def _names(bot: BotSettings) -> dict[str, str]:
+    return {"brand": bot.brand, "name": bot.name}
+
+
+def _demo_route(bot: BotSettings) -> Any:
+    # The page names the pack's brand and bot: {brand}/{name} filled once, HTML-escaped, particles fitted.
+    template = (STATIC / "demo.html").read_text(encoding="utf-8")
+    page = fill_particles(template, _names(bot), missing=None, escape=html.escape).encode()
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
         "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"

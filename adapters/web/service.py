@@ -1,4 +1,10 @@
-"""The web channel's behaviour behind its HTTP routes: sessions, messages, history, streams, delivery."""
+"""The web channel's behaviour behind its HTTP routes: sessions, messages, history, streams, delivery.
+
+Every store call may raise `StoreUnavailable` (store down or frozen past `store.timeout_s`); the routes
+turn it into a 503 (see api.py) and `outage` logs it once per outage. A stream reads what it starts with
+before its response begins, so an outage then is a 503 too; an outage mid-stream ends the stream cleanly
+(the widget reconnects with backoff).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,8 @@ from core.engine import Engine
 from core.messages import Inbound, ReplyPart, Text
 from core.metrics import Metrics
 from core.policy.pii import mask_pii
-from core.store.base import Store
+from core.store.base import Store, StoreUnavailable
+from core.store.health import OutageLog
 
 _log = structlog.get_logger(__name__)
 _json = msgspec.json.Encoder()
@@ -47,6 +54,7 @@ class WebService:
         self._sessions = RateLimiter(store, limit=config.sessions_per_ip, window_s=3600.0)
         self._turns: set[asyncio.Task[list[WebEvent]]] = set()
         self._closing = False
+        self.outage = OutageLog("web", logger=_log)  # store outages as this channel saw them, logged once
 
     # --- sessions --------------------------------------------------------------------------------
 
@@ -87,7 +95,7 @@ class WebService:
         # The turn outlives a dropped request: the reply still lands in the log for the reconnected client.
         task = asyncio.create_task(self._turn(sid, message))
         self._turns.add(task)
-        task.add_done_callback(self._turns.discard)
+        task.add_done_callback(self._turn_done)
         bot_events = await asyncio.shield(task)
         return {"duplicate": False, "events": [msgspec.to_builtins(e) for e in [customer, *bot_events]]}
 
@@ -109,6 +117,9 @@ class WebService:
         try:
             turn = await self.engine.handle(inbound, on_text=on_text)
             parts = turn.parts
+        except StoreUnavailable:  # nothing can be saved either: the request answers 503, "try again shortly"
+            self.hub.publish(sid, Signal("typing", {"reply_to": message.client_id, "done": True}))
+            raise
         except Exception as exc:  # the customer gets a polite answer, never a 500 or silence
             _log.error("web_turn_failed", error=type(exc).__name__, detail=str(exc)[:200])
             parts = [Text(text=self.config.turn_error_text)]
@@ -118,6 +129,13 @@ class WebService:
         event = await self.log.append(sid, "bot", parts=parts, reply_to=message.client_id)
         self.hub.publish(sid, Signal("wake"))
         return [event]
+
+    def _turn_done(self, task: asyncio.Task[list[WebEvent]]) -> None:
+        self._turns.discard(task)
+        # A turn whose request was dropped has nobody to raise to: note a store outage, never "exception
+        # was never retrieved".
+        if not task.cancelled() and isinstance(task.exception(), StoreUnavailable):
+            self.outage.failed(task.exception() or "", route="messages")
 
     async def history(self, session: Session, after: int) -> dict[str, Any]:
         """Events after `after`; all of them, with `reset: true`, when the client is ahead of the log."""
@@ -144,20 +162,33 @@ class WebService:
     # --- streams ---------------------------------------------------------------------------------
 
     async def stream(self, session: Session, after: int) -> AsyncIterator[ServerSentEventMessage]:
+        """Open a stream: the store reads it starts with happen here, before any response byte, so a store
+        outage raises StoreUnavailable (a 503) instead of breaking a started response."""
         sid = session.session_id
         queue = self.hub.subscribe(sid)
+        try:
+            await self._store.put(f"web:online:{sid}", b"1", self.config.presence_ttl_s)
+            # The client saw ids this log never had (it was lost: a restart with the memory store or an
+            # expiry); ids start again at 1, so the client must forget what it has and replay.
+            reset = after > await self.log.head(sid)
+            backlog = await self.log.read(sid, 0 if reset else after)
+        except BaseException:
+            self.hub.unsubscribe(sid, queue)
+            raise
+        return self._stream(sid, queue, after, reset, backlog)
+
+    async def _stream(
+        self, sid: str, queue: asyncio.Queue[Signal], after: int, reset: bool, backlog: list[WebEvent]
+    ) -> AsyncIterator[ServerSentEventMessage]:
         loop = asyncio.get_running_loop()
         started = loop.time()
         last = after
         try:
-            await self._store.put(f"web:online:{sid}", b"1", self.config.presence_ttl_s)
             yield ServerSentEventMessage(comment="connected", retry=2000, data=None)
-            if last > await self.log.head(sid):
-                # The client saw ids this log never had (it was lost: a restart with the memory store or
-                # an expiry); ids start again at 1, so the client must forget what it has and replay.
+            if reset:
                 yield ServerSentEventMessage(event="reset", data=_json.encode({"last_id": last}).decode())
                 last = 0
-            for event in await self.log.read(sid, last):
+            for event in backlog:
                 last = event.id
                 yield _message(event)
             next_ping = next_poll = loop.time()
@@ -185,10 +216,16 @@ class WebService:
                 if loop.time() >= next_ping:
                     await self._store.put(f"web:online:{sid}", b"1", self.config.presence_ttl_s)
                     yield ServerSentEventMessage(comment="ping", data=None)
+        except StoreUnavailable as exc:  # the store went away mid-stream: end it cleanly; the widget reconnects
+            self.outage.failed(exc, route="stream")
+            yield ServerSentEventMessage(comment="store unavailable, reconnect shortly", data=None)
         finally:
             self.hub.unsubscribe(sid, queue)
             if not self.hub.has_streams(sid):
-                await self._store.pop(f"web:online:{sid}")
+                try:
+                    await self._store.pop(f"web:online:{sid}")
+                except StoreUnavailable:  # presence then expires by itself (presence_ttl_s)
+                    pass
 
     async def close(self) -> None:
         self._closing = True

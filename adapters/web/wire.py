@@ -7,6 +7,8 @@ import unicodedata
 
 import msgspec
 
+from core.jsondepth import MAX_DEPTH, too_deep
+
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _EVENT_ID = re.compile(r"[0-9]{1,12}")  # ASCII digits only: isdigit() also accepts "²" and "١"
 
@@ -40,6 +42,8 @@ _decoder = msgspec.json.Decoder(MessageIn)
 def parse_message(body: bytes, *, max_text_chars: int, max_payload_chars: int) -> ValidMessage:
     if not body.strip():
         raise WebError(400, "bad_request", 'empty body: send JSON like {"id": "<uuid>", "text": "안녕하세요"}')
+    if too_deep(body):  # before decoding: deep nesting (even in an ignored field) would exhaust the stack
+        raise WebError(400, "bad_request", f"body nests JSON more than {MAX_DEPTH} levels deep: send one message")
     try:
         message = _decoder.decode(body)
     except msgspec.ValidationError as exc:

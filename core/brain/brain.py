@@ -59,6 +59,7 @@ from core.knowledge.search import KnowledgeHit
 from core.messages import HandoffReason, TurnResult
 from core.nlu.classifier import OUT_OF_SCOPE, IntentPrediction
 from core.pack.schema import BotPack
+from core.particles import fill as fill_particles
 from core.policy.pii import mask_pii
 from core.store.base import Store
 from core.tools.registry import ToolError, ToolRegistry
@@ -479,7 +480,8 @@ class Brain:
     # --- bookkeeping -----------------------------------------------------------------------------
 
     def _fill(self, text: str) -> str:
-        return text.replace("{brand}", self._pack.bot.brand).replace("{name}", self._pack.bot.name)
+        bot = self._pack.bot
+        return fill_particles(text, {"brand": bot.brand, "name": bot.name}, missing=None)
 
     def _count(self, turn: _Turn, completion: Completion) -> None:
         turn.model_calls += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import msgspec
 
@@ -18,12 +19,21 @@ from core.messages import Button, Card, HandoffReason, Image, QuickReplies, Repl
 from core.nlu.entities import extract_entities
 from core.nlu.normalize import normalize
 from core.pack.schema import Ask, BotPack, Choice, EndState, Scenario, Step
+from core.particles import attach
+from core.particles import fill as fill_particles
 from core.policy.pii import PiiKind, partial_mask, strip_placeholders
 from core.tools.registry import ToolError, ToolRegistry
 
 MAX_STEPS_PER_TURN = 25  # guards against a pack whose `next` chain loops
 POSTBACK_PREFIX = "flow:"
-_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
+# A date answer further ahead than this ("11월 25일" typed in December is next year's) is read back
+# to the customer with 예/아니요 buttons before the scenario uses it.
+FAR_DATE_DAYS = 60
+PENDING_DATE = "flows.pending_date"  # Conversation.memory key: {scenario, step, value}
+YES, NO = "예", "아니요"
+_YES_WORDS = ("예", "네", "넵", "넹", "응", "맞", "좋아", "그래", "접수", "yes", "ok", "오케이")
+_NO_WORDS = ("아니", "아뇨", "노", "다시", "틀", "바꿀", "바꿔", "변경", "no")
+_WEEKDAY_NAMES = "월화수목금토일"
 _PHONE_PLACEHOLDER = re.compile(r"<PHONE_\d+>")
 
 
@@ -70,6 +80,7 @@ class FlowEngine:
         scenario = self._pack.scenarios[scenario_id]
         conv.scenario = ScenarioState(scenario_id=scenario_id, step_id=scenario.start)
         _forget_answers(conv, scenario)
+        conv.memory.pop(PENDING_DATE, None)
         raw: dict[str, str] = {}
         if answer is not None:
             self._prefill(conv, scenario, answer, raw)
@@ -84,6 +95,7 @@ class FlowEngine:
         if conv.scenario is None or conv.scenario.scenario_id != scenario_id:
             _forget_answers(conv, scenario)  # an old button re-enters a finished scenario: ask afresh
         conv.scenario = ScenarioState(scenario_id=scenario_id, step_id=step_id)
+        conv.memory.pop(PENDING_DATE, None)
         return await self._take_choice(conv, scenario, step.choices[index])
 
     async def answer(self, conv: Conversation, answer: StepInput) -> FlowOutcome | None:
@@ -95,6 +107,9 @@ class FlowEngine:
             conv.scenario = None
             return None
         if step.ask is not None:
+            pending = _pending_date(conv)
+            if pending is not None:
+                return await self._answer_date_check(conv, scenario, step.ask, step, answer, pending)
             return await self._answer_ask(conv, scenario, step.ask, step, answer)
         choice = match_choice(step.choices, answer.text)
         if choice is None:
@@ -149,10 +164,60 @@ class FlowEngine:
             parts: list[ReplyPart] = [Text(text=self._fill(ask.reprompt, conv.slots))]
             return FlowOutcome(parts=parts, invalid=True)
         stored, raw_value = value
+        if ask.type == "date" and self._days_ahead(stored) > FAR_DATE_DAYS:
+            conv.memory[PENDING_DATE] = {"scenario": scenario.id, "step": conv.scenario.step_id, "value": stored}
+            return FlowOutcome(parts=self._date_check_parts(stored), last_step=conv.scenario.step_id)
+        return await self._accept(conv, scenario, ask, step, stored, raw_value)
+
+    async def _accept(
+        self, conv: Conversation, scenario: Scenario, ask: Ask, step: Step, stored: str, raw_value: str
+    ) -> FlowOutcome:
         conv.slots[ask.slot] = stored
         raw = {ask.slot: raw_value} if raw_value != stored else {}
         assert step.next is not None
         return await self._run(conv, scenario, step.next, raw)
+
+    # --- dates far ahead are read back before they are used -------------------------------------
+
+    def _days_ahead(self, iso: str) -> int:
+        return (date.fromisoformat(iso) - self._today()).days
+
+    def _date_check_parts(self, iso: str) -> list[ReplyPart]:
+        day = date.fromisoformat(iso)
+        said = f"{day.year}년 {day.month}월 {day.day}일({_WEEKDAY_NAMES[day.weekday()]})"
+        text = f"{attach(said, '(으)로')} 접수할까요?\n오늘부터 {self._days_ahead(iso)}일 뒤의 날짜예요."
+        buttons = [Button(label=YES, kind="message", value=YES), Button(label=NO, kind="message", value=NO)]
+        return [Text(text=text), QuickReplies(options=buttons)]
+
+    async def _answer_date_check(
+        self, conv: Conversation, scenario: Scenario, ask: Ask, step: Step, answer: StepInput, pending: dict[str, Any]
+    ) -> FlowOutcome:
+        """The answer to "2027년 11월 25일로 접수할까요?": 예 uses the date, 아니요 asks again, a new date
+        is checked like any answer, anything else repeats the question (counted as a bad answer)."""
+        assert conv.scenario is not None
+        if pending.get("scenario") != scenario.id or pending.get("step") != conv.scenario.step_id:
+            conv.memory.pop(PENDING_DATE, None)  # left over from another step: forget it
+            return await self._answer_ask(conv, scenario, ask, step, answer)
+        if extract_entities(answer.text, today=self._today()).dates:
+            conv.memory.pop(PENDING_DATE, None)
+            return await self._answer_ask(conv, scenario, ask, step, answer)
+        decision = _yes_or_no(answer.text)
+        if decision is True:
+            conv.memory.pop(PENDING_DATE, None)
+            value = str(pending["value"])
+            return await self._accept(conv, scenario, ask, step, value, value)
+        if decision is False:
+            conv.memory.pop(PENDING_DATE, None)
+            return FlowOutcome(parts=[Text(text=self._fill(ask.prompt, conv.slots))], last_step=conv.scenario.step_id)
+        conv.scenario.retries += 1
+        if conv.scenario.retries > ask.max_retries:
+            conv.memory.pop(PENDING_DATE, None)
+            if ask.on_fail:
+                return await self._run(conv, scenario, ask.on_fail, {})
+            return FlowOutcome(end="handoff", handoff_reason=HandoffReason.VALIDATION_FAILED, invalid=True)
+        parts: list[ReplyPart] = [Text(text=self._fill(self._pack.bot.persona.choose_button, conv.slots))]
+        parts.extend(self._date_check_parts(str(pending["value"])))
+        return FlowOutcome(parts=parts, invalid=True)
 
     async def _run(self, conv: Conversation, scenario: Scenario, step_id: str, raw: dict[str, str]) -> FlowOutcome:
         """Enter `step_id` and keep moving until a step waits for the customer or the scenario ends."""
@@ -210,6 +275,9 @@ class FlowEngine:
     ) -> list[ReplyPart]:
         parts: list[ReplyPart] = []
         if step.ask is not None:
+            pending = _pending_date(conv)
+            if pending is not None:
+                return self._date_check_parts(pending["value"])
             parts.append(Text(text=self._fill(step.ask.prompt, conv.slots)))
             return parts
         if not said and step.say:
@@ -297,9 +365,9 @@ class FlowEngine:
         return None
 
     def _fill(self, template: str, slots: dict[str, str]) -> str:
+        """Slots, {brand} and {name} filled in; a particle after one fits the value ("{product}을(를)")."""
         bot = self._pack.bot
-        values = {"brand": bot.brand, "name": bot.name, **slots}
-        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
+        return fill_particles(template, {"brand": bot.brand, "name": bot.name, **slots})
 
 
 def match_choice(choices: list[Choice], text: str) -> Choice | None:
@@ -317,6 +385,22 @@ def match_choice(choices: list[Choice], text: str) -> Choice | None:
         words = [normalize(w).replace(" ", "") for w in choice.match]
         if any(w and w in said for w in words):
             return choice
+    return None
+
+
+def _pending_date(conv: Conversation) -> dict[str, Any] | None:
+    pending = conv.memory.get(PENDING_DATE)
+    return pending if isinstance(pending, dict) and isinstance(pending.get("value"), str) else None
+
+
+def _yes_or_no(text: str) -> bool | None:
+    said = normalize(text).replace(" ", "").lower()
+    if not said:
+        return None
+    if said.startswith(_NO_WORDS):
+        return False
+    if said.startswith(_YES_WORDS):
+        return True
     return None
 
 

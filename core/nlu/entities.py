@@ -112,6 +112,12 @@ def find_order_ids(text: str) -> list[str]:
     return _unique([f"ORD-{m.group(1)}-{m.group(2)}" for m in _ORDER_ID.finditer(unicodedata.normalize("NFKC", text))])
 
 
+def has_ids(text: str) -> bool:
+    """An order id or an error code is in `text`: something a scenario can look up."""
+    text = unicodedata.normalize("NFKC", text)
+    return bool(_ORDER_ID.search(text) or _ERROR_CODE.search(text))
+
+
 def extract_entities(text: str, today: dt.date | None = None) -> Entities:
     """All entities in `text`, canonical and de-duplicated, in order of appearance per kind.
 

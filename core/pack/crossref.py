@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from core.messages import HandoffReason
 from core.pack.errors import WARNING_PREFIX, PackIssue, did_you_mean
+from core.pack.media import MEDIA_DIR, media_problem
 from core.pack.schema import (
     BotSettings,
     Escalation,
     FaqEntry,
     IntentSpec,
+    Lexicon,
     Order,
     Scenario,
     Step,
@@ -53,7 +56,8 @@ def check_intents(intents: dict[str, IntentSpec], at: Located) -> Iterator[PackI
             owner.setdefault(text, intent_id)
 
 
-def check_faq(faq: list[FaqEntry], at: Located) -> Iterator[PackIssue]:
+def check_faq(faq: list[FaqEntry], at: Located, root: Path | None = None) -> Iterator[PackIssue]:
+    """`root` (the pack folder) lets pack-relative `image_url: media/...` values be checked."""
     first: dict[str, int] = {}
     for index, entry in enumerate(faq):
         line = at.line("faq", index, "id")
@@ -67,6 +71,34 @@ def check_faq(faq: list[FaqEntry], at: Located) -> Iterator[PackIssue]:
         first.setdefault(entry.id, index)
         if entry.landing_url is not None:
             yield from _check_url(at, ("faq", index, "landing_url"), entry.landing_url)
+        if entry.image_url is not None and root is not None:
+            yield from _check_media(at, ("faq", index, "image_url"), entry.image_url, root)
+
+
+def _check_media(at: Located, path: tuple[str | int, ...], value: str, root: Path) -> Iterator[PackIssue]:
+    # An image is a web address, or a file of the pack's media/ folder that the gateway serves.
+    problem = media_problem(root, value)
+    if problem is not None:
+        yield PackIssue(
+            at.file,
+            at.line(*path),
+            f"`{path[-1]}`: {problem}",
+            f"put the image in {MEDIA_DIR}/ and write `{path[-1]}: {MEDIA_DIR}/<file>.png`, "
+            f"or give a full address starting with https://",
+        )
+
+
+def check_faq_products(faq: list[FaqEntry], at: Located, lexicon: Lexicon) -> Iterator[PackIssue]:
+    for index, entry in enumerate(faq):
+        for product in entry.products:
+            if product not in lexicon.products:
+                known = ", ".join(sorted(lexicon.products)) or "none yet"
+                yield PackIssue(
+                    at.file,
+                    at.line("faq", index, "products"),
+                    f"FAQ `{entry.id}` names product `{product}`, which lexicon.yaml does not define",
+                    f"add `{product}: [words that name it]` under `products:` in lexicon.yaml (defined: {known})",
+                )
 
 
 def _check_url(at: Located, path: tuple[str | int, ...], url: str) -> Iterator[PackIssue]:
@@ -207,11 +239,13 @@ class PackNames:
         tools: list[ToolSpec] | None,
         tables: set[str],
         broken_tables: set[str],
+        root: Path | None = None,
     ) -> None:
         self.intents = intents  # None when intents.yaml itself is broken: skip those checks
         self.tools = None if tools is None else {tool.name for tool in tools}
         self.tables = tables
         self.broken_tables = broken_tables  # stems of data files that failed to load
+        self.root = root  # the pack folder, to check `image: media/...` files
 
 
 def check_scenario(scenario: Scenario, at: Located, names: PackNames) -> Iterator[PackIssue]:
@@ -242,6 +276,8 @@ def _check_step(step_id: str, step: Step, at: Located, names: PackNames, steps: 
             yield _dangling(at, (*base, *path), str(path[-1]), target, steps)
     yield from _check_continuation(step_id, step, at, steps)
     yield from _check_choices(step_id, step, at, steps)
+    if step.image is not None and names.root is not None:
+        yield from _check_media(at, (*base, "image"), step.image, names.root)
     if step.ask is not None:
         yield from _check_ask(step_id, step, at)
     if step.tool is not None and names.tools is not None and step.tool.name not in names.tools:

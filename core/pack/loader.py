@@ -20,6 +20,7 @@ from core.pack.schema import (
     Escalation,
     FaqFile,
     IntentsFile,
+    Lexicon,
     Order,
     OrdersFile,
     Scenario,
@@ -38,6 +39,7 @@ _TOP_FILES = {
     "faq.yaml": "FAQ entries: `faq: [{id, question, answer}, ...]`",
     "tools.yaml": "tool connectors: `tools: [{name, description, builtin or http}, ...]`",
     "escalation.yaml": "escalation rules: fallback_limit, profanity, agent_keywords, priorities",
+    "lexicon.yaml": "the pack's words: `synonyms: {typed: canonical}`, `products: {id: [words]}`",
 }
 _REQUIRED = ("bot.yaml", "intents.yaml")
 _READ_ELSEWHERE = ("brain.yaml",)  # the LLM brain's persona, validated by core/brain at startup
@@ -178,6 +180,7 @@ def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
     faq_file, faq_at = reader.optional("faq.yaml", FaqFile, FaqFile(faq=[]))
     tools_file, tools_at = reader.optional("tools.yaml", ToolsFile, ToolsFile(tools=[]))
     escalation, escalation_at = reader.optional("escalation.yaml", Escalation, Escalation())
+    lexicon, _ = reader.optional("lexicon.yaml", Lexicon, Lexicon())
     _warn_stray_files(reader)
     scenarios = _read_scenarios(reader)
     data = _read_data(reader)
@@ -187,7 +190,9 @@ def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
     if intents is not None:
         reader.issues.extend(crossref.check_intents(intents, intents_at))
     if faq_file is not None:
-        reader.issues.extend(crossref.check_faq(faq_file.faq, faq_at))
+        reader.issues.extend(crossref.check_faq(faq_file.faq, faq_at, root))
+        if lexicon is not None:
+            reader.issues.extend(crossref.check_faq_products(faq_file.faq, faq_at, lexicon))
     if tools is not None:
         reader.issues.extend(crossref.check_tools(tools, tools_at))
     if escalation is not None:
@@ -196,7 +201,7 @@ def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
         # A scenario file that failed to load hides its id: don't call routes to it dangling.
         known = scenarios.by_id if scenarios.complete else None
         reader.issues.extend(crossref.check_bot(bot, bot_at, intents, known))
-    names = crossref.PackNames(intents, tools, set(data.tables), data.broken_tables)
+    names = crossref.PackNames(intents, tools, set(data.tables), data.broken_tables, root)
     for scenario_id, scenario in scenarios.by_id.items():
         reader.issues.extend(crossref.check_scenario(scenario, scenarios.at[scenario_id], names))
     reader.issues.extend(_shared_triggers(scenarios, bot))
@@ -206,7 +211,7 @@ def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
         return None, issues
     # No errors means every file loaded; the checks only satisfy the type checker.
     assert bot is not None and intents is not None and tools is not None
-    assert faq_file is not None and escalation is not None
+    assert faq_file is not None and escalation is not None and lexicon is not None
     pack = BotPack(
         root=str(root.resolve()),
         bot=bot,
@@ -215,6 +220,7 @@ def _read_pack(root: Path) -> tuple[BotPack | None, list[PackIssue]]:
         scenarios=scenarios.by_id,
         tools=tools,
         escalation=escalation,
+        lexicon=lexicon,
         orders=data.orders,
         tables=data.tables,
     )

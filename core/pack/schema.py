@@ -45,6 +45,9 @@ class Persona(_Spec, kw_only=True):
     knowledge_guess: str = "혹시 이런 내용을 찾으시나요?"  # low-confidence knowledge suggestions
     choose_button: str = "아래 버튼 중에서 골라 주세요."  # an answer did not match a step's buttons
     scenario_left: str = "알겠어요, 진행하던 안내는 여기서 멈출게요. 다른 도움이 필요하시면 말씀해 주세요."
+    clarify: str = "혹시 이 중에 찾으시는 내용이 있나요?"  # close candidates: one question, 2-3 buttons
+    contact_only: str = "연락처를 받았어요. 어떤 도움이 필요하신지 말씀해 주세요."  # only a phone / e-mail
+    ask_what: str = "어떤 도움이 필요하신지 말씀해 주세요."  # a bare number ("5", "3점") with no question open
 
 
 class Route(_Spec, kw_only=True):
@@ -60,10 +63,26 @@ class Thresholds(_Spec, kw_only=True):
     nlu: float = 0.5  # below: out_of_scope
     knowledge_answer: float = 0.55  # at or above: answer with the best FAQ entry
     knowledge_suggest: float = 0.3  # at or above: offer entries as suggestions
-    # At or above: a specific FAQ answer wins over starting a scenario, and answers side questions
-    # asked while a scenario waits. Measured on the demo (tests/data/nlu_heldout.tsv + FAQ phrasings):
-    # 0.85 sends 2/128 scenario messages to the FAQ and loses 0/149 FAQ phrasings to a scenario.
+    # At or above: a specific FAQ answer wins even over a message phrased like a scenario's own request
+    # (see intent_over_knowledge, docs/nlu.md "Routing"), and answers side questions asked while a
+    # scenario waits (a step's free-text answer is rarely an FAQ question scoring that high).
     knowledge_over_intent: float = 0.85
+    # Close candidates: when the best FAQ entry leads the next one by less than this, the customer is
+    # asked which one they mean (a clarifying question with buttons) instead of being given one.
+    knowledge_margin: float = 0.06
+    # At or above: an FAQ entry is close enough to a scenario intent to be offered next to it.
+    knowledge_clarify: float = 0.4
+    # At or above, and ahead of the next entry by twice the margin: answered when no intent claims the
+    # message (out_of_scope), where nothing competes with the FAQ.
+    knowledge_alone: float = 0.35
+    # At or above (IntentPrediction.similarity, the best intent's raw centroid/nearest-example cosine):
+    # the message is phrased like a scenario's own examples, so that scenario starts unless the FAQ scores
+    # knowledge_over_intent. Demo: FAQ questions phrased by customers stay below 0.29.
+    intent_over_knowledge: float = 0.3
+    # Below (share of the message's character bigrams found in the pack's intent examples and FAQ), with
+    # no product, order id or error code named: no evidence the message is about the pack's domain, so
+    # it starts no scenario ("유튜브 프리미엄 해지 방법", "엑셀 함수 알려줘"). Demo: in-domain >= 0.5.
+    domain_coverage: float = 0.45
 
 
 class BotSettings(_Spec, kw_only=True):
@@ -100,8 +119,9 @@ class FaqEntry(_Spec, kw_only=True):
     id: str
     question: str
     answer: str
-    alt_questions: list[str] = []  # other ways customers ask it
+    alt_questions: list[str] = []  # other ways customers ask it (examples, like Kakao 지식+); matching uses them
     categories: list[str] = []
+    products: list[str] = []  # lexicon.yaml product ids it is about; [] = not about one product
     landing_url: str | None = None
     image_url: str | None = None
 
@@ -205,6 +225,9 @@ class ToolSpec(_Spec, kw_only=True):
     http: HttpTool | None = None
     input_schema: dict[str, Any] = {}  # JSON schema of the arguments
     timeout_s: float = 3.0
+    # create_ticket only: days a ticket record is kept. It holds the customer's phone unmasked, for one
+    # purpose: the service team calls that number about the repair; afterwards it is deleted.
+    retention_days: float = 90.0
 
 
 class ToolsFile(_Spec, kw_only=True):
@@ -250,6 +273,16 @@ class OrdersFile(_Spec, kw_only=True):
 # --- the whole pack ------------------------------------------------------------------------------
 
 
+# --- lexicon.yaml --------------------------------------------------------------------------------
+
+
+class Lexicon(_Spec, kw_only=True):
+    """The pack's own words: how its customers name things, and which words name which product."""
+
+    synonyms: dict[str, str] = {}  # a word customers type -> the word the examples use ("리모콘": "리모컨")
+    products: dict[str, list[str]] = {}  # product id -> words that name it ("soundbar": ["사운드바", "사바"])
+
+
 class BotPack(msgspec.Struct, kw_only=True):
     root: str  # folder it was loaded from
     bot: BotSettings
@@ -258,6 +291,7 @@ class BotPack(msgspec.Struct, kw_only=True):
     scenarios: dict[str, Scenario]
     tools: list[ToolSpec]
     escalation: Escalation
+    lexicon: Lexicon = msgspec.field(default_factory=Lexicon)
     orders: list[Order] = []
     tables: dict[str, dict[str, dict[str, str]]] = {}  # data/<name>.yaml other than orders
 

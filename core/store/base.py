@@ -3,6 +3,11 @@
 Conversations are saved with a retention TTL. The small key/value calls serve idempotency keys,
 adapters' reply handles and late answers, and ticket ids, so that several gateway processes can share
 one Redis.
+
+Any call may raise `StoreUnavailable` when the store cannot be reached or does not answer within its
+timeout (`store.timeout_s`); callers answer "try again shortly" instead of failing with a 500, and log
+the outage once with `core.store.health.OutageLog`. The store recovers by itself: the next call after the
+server is back succeeds.
 """
 
 from __future__ import annotations
@@ -11,6 +16,14 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from core.conversation import Conversation
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached, or did not answer within its timeout (a write may or may not have landed).
+
+    Raised by every `Store` call that needs a server (the Redis store on connection errors and timeouts;
+    the memory store never raises it). The message says what failed, never a password or a stored value.
+    """
 
 
 class Store(Protocol):

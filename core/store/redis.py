@@ -10,6 +10,12 @@ Key layout under the prefix (default "sangdam:"):
 Every command goes through one auto-pipelined connection (see core/store/redis_pipeline.py): commands
 issued by concurrent turns in the same event-loop tick share one write, which costs a fraction of the
 CPU of redis-py's per-command pool checkout.
+
+Outages: every call raises `StoreUnavailable` (core/store/base.py) when the server refuses the connection,
+drops it, or does not answer within `timeout_s` (the client's socket_timeout and socket_connect_timeout,
+default 1 s; a client passed in brings its own), and the next call reconnects, so the store recovers by
+itself when the server is back. The outage is logged once (`store_unavailable` / `store_recovered`,
+component "redis_store").
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from redis.exceptions import NoScriptError
 
 from core.conversation import Conversation
 from core.store.codec import decode_conversation, encode_conversation
+from core.store.health import OutageLog
 from core.store.redis_pipeline import AutoPipeline
 
 _log = structlog.get_logger(__name__)
@@ -83,7 +90,8 @@ class RedisStore:
         # Conversations read together with their lock, by conversation key, until the holder loads them.
         self._read_with_lock: dict[str, bytes | None] = {}
         # One connection checked out of the client's pool, shared by all of this store's commands.
-        self._pipeline = AutoPipeline(client.connection_pool)
+        self.outage = OutageLog("redis_store")
+        self._pipeline = AutoPipeline(client.connection_pool, self.outage)
 
     @classmethod
     def from_url(
@@ -94,8 +102,12 @@ class RedisStore:
         *,
         lock_lease_s: float = 60.0,
         lock_timeout_s: float = 30.0,
+        timeout_s: float | None = 1.0,
     ) -> RedisStore:
-        client = aioredis.Redis.from_url(url)
+        """`timeout_s` bounds a connect and the wait for a reply (None: no bound; options in the URL win)."""
+        if timeout_s is not None and timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        client = aioredis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         return cls(
             client,
             retention_s,
@@ -188,9 +200,10 @@ class RedisStore:
         return int(await self._pipeline.execute("INCR", self._prefix + "seq:" + name))
 
     async def ping(self) -> bool:
+        """False when the server is unreachable or silent for `timeout_s`; never raises StoreUnavailable."""
         try:
             await self._pipeline.execute("PING")
-        except (aioredis.RedisError, OSError):
+        except (aioredis.RedisError, OSError):  # RedisUnavailable is a RedisError
             return False
         return True
 

@@ -170,7 +170,11 @@ def _get_order(orders: list[Order]) -> ToolFunc:
 
 
 class Ticket(msgspec.Struct, kw_only=True):
-    """The stored business record of an AS ticket (JSON under "ticket:<ticket_id>", no expiry)."""
+    """The stored business record of an AS ticket (JSON under "ticket:<ticket_id>").
+
+    It is kept for the tool's `retention_days` (90 by default), then expires: the phone in it is stored
+    unmasked for the service team's call about the repair and for nothing else.
+    """
 
     ticket_id: str
     status: str
@@ -197,7 +201,7 @@ def mask_phone(phone: str) -> str:
     return "****"
 
 
-def _create_ticket(store: Store, clock: Callable[[], datetime]) -> ToolFunc:
+def _create_ticket(store: Store, clock: Callable[[], datetime], retention_s: float) -> ToolFunc:
     async def create_ticket(args: dict[str, Any]) -> dict[str, Any]:
         now = clock()
         day = now.strftime("%Y%m%d")
@@ -213,7 +217,7 @@ def _create_ticket(store: Store, clock: Callable[[], datetime]) -> ToolFunc:
             conversation_key=str(args.get("conversation_key") or ""),
             created_at=now.isoformat(timespec="seconds"),
         )
-        await store.put(f"ticket:{ticket.ticket_id}", msgspec.json.encode(ticket), None)
+        await store.put(f"ticket:{ticket.ticket_id}", msgspec.json.encode(ticket), retention_s)
         return {
             "ticket_id": ticket.ticket_id,
             "status": ticket.status,
@@ -279,15 +283,15 @@ def builtin_tools(
     clock: Callable[[], datetime] = _now_kst,
 ) -> dict[str, Tool]:
     """The builtins `pack.tools` declares, under their declared names, schemas and time limits."""
-    funcs: dict[str, Callable[[], ToolFunc]] = {
-        "get_order": lambda: _get_order(pack.orders),
-        "create_ticket": lambda: _create_ticket(store, clock),
-        "kb_search": lambda: _kb_search(search),
+    funcs: dict[str, Callable[[ToolSpec], ToolFunc]] = {
+        "get_order": lambda _: _get_order(pack.orders),
+        "create_ticket": lambda spec: _create_ticket(store, clock, spec.retention_days * 86400),
+        "kb_search": lambda _: _kb_search(search),
     }
     tools: dict[str, Tool] = {}
     for spec in pack.tools:
         if spec.builtin is not None:
-            tools[spec.name] = _tool(spec, spec.builtin, funcs[spec.builtin]())
+            tools[spec.name] = _tool(spec, spec.builtin, funcs[spec.builtin](spec))
     return tools
 
 

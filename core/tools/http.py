@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from core.jsondepth import too_deep
 from core.pack.schema import HttpTool, ToolSpec
 from core.tools.registry import Tool, ToolError, ToolErrorKind
 
@@ -118,6 +119,8 @@ def _result(tool: str, conf: HttpTool, response: httpx.Response) -> dict[str, An
     if not response.content.strip():
         return {}
     try:
+        if too_deep(response.content):
+            raise ValueError("nested too deep")
         data = response.json()
     except ValueError as exc:
         raise ToolError(tool, "failed", f"tool {tool!r}: {conf.method} {conf.url} did not answer JSON") from exc

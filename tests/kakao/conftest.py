@@ -129,8 +129,12 @@ async def running_gateway(
     store_url: str | None = None,
     handoff: dict[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[RunningGateway]:
-    """The real composition root (sangdam.app) with the Kakao channel, served on loopback."""
+    """The real composition root (sangdam.app) with the Kakao channel, served on loopback.
+
+    `settings` adds other top-level gateway settings (e.g. `{"store": {...}}`).
+    """
     raw: dict[str, Any] = {
         "bot": bot,
         "store_url": store_url,
@@ -138,8 +142,8 @@ async def running_gateway(
     }
     if handoff is not None:
         raw["handoff"] = handoff
-    settings = msgspec.convert(raw, Settings)
-    gateway = build_gateway(settings, dict(env or {}))
+    raw.update(settings or {})
+    gateway = build_gateway(msgspec.convert(raw, Settings), dict(env or {}))
     async with serve(build_app(gateway)) as url, httpx.AsyncClient(timeout=30) as client:
         path = (kakao or {}).get("path", "/kakao/skill")
         yield RunningGateway(gateway=gateway, base_url=url, client=client, path=path)

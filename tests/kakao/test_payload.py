@@ -306,3 +306,51 @@ def test_malformed_json(raw: bytes) -> None:
 def test_top_level_array_rejected() -> None:
     with pytest.raises(PayloadError, match=r"^body: expected `object`, got `array`"):
         parse_payload(b"[]")
+
+
+# --- nesting depth (issue 10, defect 7) ----------------------------------------------------------
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _with_deep(field: str, depth: int) -> bytes:
+    """body() with a value nested `depth` deep in `field` (spliced in as text: json.dumps would recurse)."""
+    payload = body()
+    if field == "userRequest.params":
+        payload["userRequest"]["params"] = {"media": "__deep__"}
+    elif field == "action.clientExtra":
+        payload["action"]["clientExtra"] = {"sangdam": "__deep__"}
+    elif field == "action.detailParams":
+        payload["action"]["detailParams"] = {"sys_date": {"value": "__deep__"}}
+    elif field == "contexts":
+        payload["contexts"] = ["__deep__"]
+    else:
+        payload[field] = "__deep__"
+    return json.dumps(payload).replace('"__deep__"', _nested(depth)).encode()
+
+
+@pytest.mark.parametrize("depth", [1000, 5000])
+@pytest.mark.parametrize(
+    "field", ["userRequest.params", "action.clientExtra", "action.detailParams", "contexts", "unknownField"]
+)
+def test_deep_nesting_in_free_form_fields_is_refused_not_a_recursion_error(field: str, depth: int) -> None:
+    with pytest.raises(PayloadError, match=r"^body: JSON nested more than 64 levels deep"):
+        parse_payload(_with_deep(field, depth))
+
+
+def test_moderate_nesting_in_free_form_fields_is_kept() -> None:
+    payload = body()
+    payload["action"]["clientExtra"] = {"a": json.loads(_nested(40))}
+    assert client_extra(parse_payload(json.dumps(payload).encode())) == {"a": json.loads(_nested(40))}
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    payload = body(userRequest={**body()["userRequest"], "utterance": "[" * 5000 + '\\"{' * 100})
+    assert parse_payload(json.dumps(payload).encode()).userRequest.utterance.startswith("[[[")
+
+
+def test_deeply_nested_sys_value_stays_a_string() -> None:
+    raw = "[" * 5000 + "]" * 5000
+    assert parse_sys_value(raw) == raw

@@ -25,7 +25,7 @@ from adapters.kakao.payload import (
     parse_sys_value,
     to_inbound,
 )
-from adapters.kakao.response import decode_callback_response, decode_response, encode_response
+from adapters.kakao.response import ResponseDecodeError, decode_callback_response, decode_response, encode_response
 
 SEEDS = Path("/work/shared/seeds")
 SEED_FILES = {"002": "002_e45306ff7d36361d.txt", "003": "003_b85435e14d0b8663.txt"}
@@ -269,3 +269,8 @@ def test_callback_response_example() -> None:
     reply = decode_callback_response(json.dumps(example.value))
     assert reply.status == "SUCCESS" and reply.ok
     assert reply.taskId is None  # the example's placeholder
+
+
+def test_a_callback_answer_nested_too_deep_is_refused_not_a_recursion_error() -> None:
+    with pytest.raises(ResponseDecodeError, match="nested more than"):
+        decode_callback_response('{"taskId": "t", "status": ' + "[" * 5000 + "]" * 5000 + "}")

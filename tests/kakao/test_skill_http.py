@@ -159,6 +159,20 @@ async def test_knowledge_plus_match_is_answered() -> None:
     assert any(b.get("webLinkUrl") == "https://support.nuri.example/faq/gift" for b in buttons(reply))
 
 
+async def test_knowledge_plus_answer_wins_over_a_scenario_but_not_over_a_request_for_a_person() -> None:
+    match = {
+        "question": "TV 전원이 안 켜질 때는 어떻게 하나요?",
+        "answer": "멀티탭 스위치를 확인하고, 전원 코드를 뺐다가 1분 뒤 다시 꽂아 주세요.",
+        "categories": ["TV"],
+    }
+    async with running_gateway() as gw:
+        reply = await Customer(gw, "botuser-kb2").says("티비 전원이 안 켜져요", knowledge=[match])
+        person = await Customer(gw, "botuser-kb3").says("상담원 연결해 주세요", knowledge=[match])
+    assert "멀티탭 스위치" in texts(reply)
+    assert "어떤 제품인가요" not in texts(reply)  # the power scenario did not start
+    assert "상담직원에게 연결" in texts(person)
+
+
 async def test_secret_header_is_required_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     kakao = {"secret_header": "X-Kakao-Skill-Secret", "secret_env": "SANGDAM_KAKAO_TEST_SECRET"}
     async with running_gateway(kakao=kakao, env={"SANGDAM_KAKAO_TEST_SECRET": "s3cret-value"}) as gw:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import log_events
 from tests.slack.conftest import (
     BOT_ID,
     BOT_USER,
@@ -238,3 +239,64 @@ async def test_a_mention_without_client_msg_id_seen_as_two_events_gets_one_reply
     assert [r.status_code for r in responses] == [200, 200]
     replies = slack_api.posts(thread_ts=root)
     assert len(replies) == 1 and "어떤 제품인가요" in replies[0].text
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(
+            {"type": "event_callback", "event": 1e308, "event_id": "EvShape1", "team_id": "T111"},
+            "event must be an object, got a number",
+            id="event-number",
+        ),
+        pytest.param(
+            {"type": "event_callback", "event": {"type": "message", "message": "x"}, "event_id": "EvShape2"},
+            "event.message must be an object or null, got a string",
+            id="event-message-string",
+        ),
+        pytest.param(
+            {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T111"}, "actions": []},
+            "block_actions needs actions[0].action_id",
+            id="no-actions",
+        ),
+        pytest.param(
+            {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T111"}, "actions": ["x"]},
+            "actions must be an array of objects",
+            id="action-string",
+        ),
+    ],
+)
+async def test_signed_payloads_bolt_cannot_route_are_a_400_not_a_500(
+    monkeypatch: pytest.MonkeyPatch, slack_api: SlackApiStandIn, body: dict[str, Any], reason: str
+) -> None:
+    """Bolt indexes into these fields unchecked (HTTP 500 before); the reason names the field."""
+    async with slack_gateway(monkeypatch, slack_api) as gw:
+        response = await gw.send_event(body)
+        as_form = await gw.send_action(body)
+    for answer in (response, as_form):
+        assert answer.status_code == 400, answer.text
+        assert reason in answer.json()["detail"]
+    assert slack_api.posts() == []
+
+
+async def test_a_button_value_nested_too_deep_is_ignored_and_the_thread_goes_on(
+    monkeypatch: pytest.MonkeyPatch, slack_api: SlackApiStandIn
+) -> None:
+    """The value is a JSON string inside the signed payload: decoding it must not recurse without bound."""
+    root = "1700000300.000001"
+    async with slack_gateway(monkeypatch, slack_api) as gw:
+        await gw.send_event(event_body(_mention(f"<@{BOT_USER}> 전원이 안 켜져요", "cm-d1", ts=root), "EvD1"))
+        await slack_api.wait_for(lambda: len(slack_api.posts(thread_ts=root)) == 1)
+        message = slack_api.posts(thread_ts=root)[0]
+        button = dict(message.button("누리비전 TV"))
+        hostile = {**button, "value": '{"k": "reply", "v": "x", "z": ' + "[" * 5000 + "]" * 5000 + "}"}
+        with log_events() as logs:
+            response = await gw.send_action(block_actions_body(message, hostile, user="W333"))
+            assert response.status_code == 200
+            await asyncio.sleep(0.3)
+        assert len(slack_api.posts(thread_ts=root)) == 1  # nothing answered to a value we cannot read
+        assert [e["event"] for e in logs if e["level"] in ("warning", "error")] == ["slack_button_value_invalid"]
+        response = await gw.send_action(block_actions_body(message, message.button("누리비전 TV"), user="W333"))
+        assert response.status_code == 200
+        await slack_api.wait_for(lambda: len(slack_api.posts(thread_ts=root)) == 2)
+        assert "어떤 증상인가요" in slack_api.posts(thread_ts=root)[1].text
