@@ -12,7 +12,9 @@ connection while attack requests are sent one after another:
   * slack-<kind>  a --size body of the same text to the Slack events URL with a bad signature (bolt
                   refuses it; it used to log the whole body, and the masker took 16 s on it);
   * web-<kind>    the largest web message the API accepts, of the same text.
-Printed: each attack's status and time, and the /healthz p50/p99/max over the whole run. Target
+With the default caps a Kakao utterance over 1,000 characters is refused before any work; run with
+SANGDAM__channels__kakao__max_utterance_chars=300000 to have the whole turn (masking included) run on
+the 250 KB text. Printed: each attack's status and time, and the /healthz p50/p99/max over the whole run. Target
 (issue 10): /healthz answers within 0.5 s throughout. The poller and the attacker share one process
 (not the gateway's), so their own work never shows up as the gateway's stall.
 """

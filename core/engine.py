@@ -106,6 +106,7 @@ class _TurnState:
         self.scenario_id: str | None = None  # the scenario this turn moved (it may have ended)
         self.step_id: str | None = None  # the last step it entered
         self.relay: str | None = None  # masked customer text for the person handling a handoff
+        self.route: dict[str, object] = {}  # the routing decision's candidates, for the log line
 
 
 class Engine:
@@ -193,6 +194,7 @@ class Engine:
             next_action=state.next_action,
             parts=len(state.parts),
             ms=round((time.perf_counter() - started) * 1000, 2),
+            **state.route,  # why a first message went where it went: one line per turn, not two
         )
         return turn
 
@@ -353,11 +355,11 @@ class Engine:
             # "5", "3점" with no rating question open: not a question to search the FAQ for.
             state.events.append(Event(name="not_a_question"))
             state.parts.append(Text(text=self.persona.ask_what))
-            self._log_route(prediction, [], "ask_what")
+            self._note_route(state, prediction, [], "ask_what")
             return
         hits = self.knowledge.search(text, limit=3)
         decision = self._route(text, prediction, hits)
-        self._log_route(prediction, hits, decision.kind, decision.target)
+        self._note_route(state, prediction, hits, decision.kind, decision.target)
         state.intent, state.confidence = decision.intent, prediction.confidence
         state.events.append(Event(name="intent", data={"intent": decision.intent}))
         if state.inbound.knowledge and decision.kind != "handoff":
@@ -492,18 +494,22 @@ class Engine:
         state.parts.append(Text(text=self.persona.clarify))
         state.parts.append(QuickReplies(options=options))
 
-    def _log_route(
-        self, prediction: IntentPrediction, hits: list[KnowledgeHit], decision: str, target: str | None = None
+    @staticmethod
+    def _note_route(
+        state: _TurnState,
+        prediction: IntentPrediction,
+        hits: list[KnowledgeHit],
+        decision: str,
+        target: str | None = None,
     ) -> None:
-        """The candidates and scores behind a routing decision (never the text)."""
-        self._log.info(
-            "route",
-            intents=[[intent, round(score, 3)] for intent, score in prediction.ranking],
-            similarity=prediction.similarity,
-            faq=[[hit.entry.id, round(hit.score, 3)] for hit in hits],
-            decision=decision,
-            target=target,
-        )
+        """The candidates and scores behind a routing decision, for the turn's log line (never the text)."""
+        state.route = {
+            "route": decision,
+            "route_target": target,
+            "intents": [[intent, round(score, 3)] for intent, score in prediction.ranking],
+            "similarity": prediction.similarity,
+            "faq": [[hit.entry.id, round(hit.score, 3)] for hit in hits],
+        }
 
     async def _start_scenario(self, conv: Conversation, state: _TurnState, scenario_id: str) -> None:
         state.events.append(Event(name="scenario_start", data={"scenario": scenario_id}))

@@ -143,7 +143,12 @@ async def _chat(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     interactive = stdin.isatty()
     async with httpx.AsyncClient(timeout=10.0) as http:
         engine = build_engine(
-            pack, MemoryStore(settings.retention_s), http=http, env=os.environ, brain_config=settings.brain
+            pack,
+            MemoryStore(settings.retention_s),
+            http=http,
+            env=os.environ,
+            brain_config=settings.brain,
+            public_url=settings.public_base_url(),  # the pack's images, as `sangdam serve` shows them
         )
         user = f"cli-{uuid.uuid4().hex[:8]}"
         choices: list[Button] = []

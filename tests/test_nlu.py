@@ -313,6 +313,8 @@ def test_action_requests(text: str, action: bool) -> None:
         ("비트코인 떡상할까요", True),
         ("엘지 냉장고 성에", True),
         ("tv 화면이 깜빡여요", False),
+        ("업데이트 어떻게 해요", False),  # "데이트" inside a word is not a date
+        ("오늘 날씨가 어때요", True),
     ],
 )
 def test_off_topic(text: str, unrelated: bool) -> None:

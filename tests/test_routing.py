@@ -260,12 +260,12 @@ async def test_every_routing_decision_is_logged_without_the_text(pack: BotPack, 
     for n, text in enumerate(texts):
         await engine.handle(msg(f"log-{n}", text))
     lines = [json.loads(line) for line in logs.getvalue().splitlines() if line.strip()]
-    routes = [line for line in lines if line.get("event") == "route"]
-    assert len(routes) == len(texts)
+    routes = [line for line in lines if line.get("event") == "turn"]
+    assert len(routes) == len(texts) == len(lines)  # one line per turn, the routing details in it
     for line in routes:
-        assert {"intents", "faq", "decision", "similarity"} <= line.keys()
+        assert {"intents", "faq", "route", "similarity"} <= line.keys()
         assert len(line["intents"]) <= 3 and len(line["faq"]) <= 3
-    assert [line["decision"] for line in routes] == ["faq", "scenario", "fallback"]
-    assert routes[0]["target"] == "router-admin-login"
+    assert [line["route"] for line in routes] == ["faq", "scenario", "fallback"]
+    assert routes[0]["route_target"] == "router-admin-login"
     for text in texts:
         assert text not in logs.getvalue()

@@ -285,10 +285,17 @@ def is_action_request(text: str) -> bool:
 
 
 def off_topic(normalized: str) -> bool:
-    """The text names a topic or another maker's product that product support does not cover."""
-    compact = _compact(normalized)
+    """The text names a topic or another maker's product that product support does not cover.
+
+    A Korean word counts only at the start of a word ("주식을", "날씨가"), never inside one: "데이트"
+    must not be found in "업데이트". Latin words count as whole runs.
+    """
+    tokens = normalized.split()
     latin = {run.group() for run in _LATIN_RUN.finditer(normalized)}
-    return any((word in latin) if _LATIN_KEY.fullmatch(word) else (word in compact) for word in OFF_TOPIC_WORDS)
+    return any(
+        (word in latin) if _LATIN_KEY.fullmatch(word) else any(token.startswith(word) for token in tokens)
+        for word in OFF_TOPIC_WORDS
+    )
 
 
 def asks_for_person(normalized: str) -> bool:

@@ -450,9 +450,15 @@ class _Deletions:
     def __bool__(self) -> bool:
         return bool(self._kept_before)
 
-    def to_source(self, indices: list[int]) -> list[int]:
-        deleted_before = map(bisect.bisect_right, itertools.repeat(self._kept_before), indices)
-        return list(map(operator.add, indices, deleted_before))
+    def to_source(self, firsts: list[int], lasts: list[int]) -> tuple[list[int], list[int]]:
+        """The source offsets of the first and last characters of sorted, non-overlapping spans."""
+        kept_before = self._kept_before
+        at_first = list(map(bisect.bisect_right, itertools.repeat(kept_before), firsts))
+        # A span's last character lies between its first and the next span's first: its bisection
+        # only searches the deletions between those two, a few steps instead of log2(all) of them.
+        at_next = [*at_first[1:], len(kept_before)]
+        at_last = map(bisect.bisect_right, itertools.repeat(kept_before), lasts, at_first, at_next)
+        return list(map(operator.add, firsts, at_first)), list(map(operator.add, lasts, at_last))
 
 
 _NO_DELETIONS = _Deletions([])
@@ -537,11 +543,14 @@ def _card_span(text: str, m: re.Match[str]) -> _Span | None:
 
 
 def _is_account(text: str, m: re.Match[str], cue_free: bool) -> bool:
-    """`cue_free`: the whole text has no cue word, so no label decides (two searches per candidate saved:
-    digits typed one by one, once joined, make a run every few dozen characters)."""
+    """`cue_free`: the whole text is known to have no cue word, so no label decides (two searches per
+    candidate saved: digits typed one by one, once joined, make a run every few dozen characters)."""
     if m.group("acct_grouped"):
         return cue_free or not _labelled_not_account(text, m.start())
     return not cue_free and _account_context(text, m.start(), m.end())
+
+
+_CANDIDATES_BEFORE_CUE_SCAN = 64
 
 
 def _find_numbers(text: str) -> list[tuple[PiiKind, list[_Span]]]:
@@ -550,7 +559,10 @@ def _find_numbers(text: str) -> list[tuple[PiiKind, list[_Span]]]:
     frns: list[_Span] = []
     cards: list[_Span] = []
     accounts: list[_Span] = []
-    cue_free: bool | None = None  # looked up at the first account candidate
+    # Whether the whole text has no cue word: looked up (two scans of the text) once there are enough
+    # account candidates to pay for it; until then each candidate checks its own window.
+    cue_free = False
+    unchecked = _CANDIDATES_BEFORE_CUE_SCAN
     for m in _NUMBER_RE.finditer(text):
         start = m.start()
         shape = m.lastgroup  # the outermost group of the alternative that matched
@@ -569,7 +581,8 @@ def _find_numbers(text: str) -> list[tuple[PiiKind, list[_Span]]]:
         account_shape = m if shape == "acct_grouped" or shape == "acct_run" else _ACCOUNT_RE.match(text, start)
         if account_shape is None:
             continue
-        if cue_free is None:
+        unchecked -= 1
+        if unchecked == 0:
             cue_free = _no_cue_near(text, 0, len(text))
         if _is_account(text, account_shape, cue_free):
             accounts.append(account_shape.span())
@@ -645,7 +658,7 @@ def _source_spans(
         firsts = [probe_edits.to_source(first, folded) for first in firsts]
         lasts = [probe_edits.to_source(last, folded) for last in lasts]
     if fold_edits:
-        firsts, lasts = fold_edits.to_source(firsts), fold_edits.to_source(lasts)
+        firsts, lasts = fold_edits.to_source(firsts, lasts)
     return list(zip(firsts, map((1).__add__, lasts), strict=True))
 
 
