@@ -247,6 +247,35 @@ def _card_ok(candidate: str) -> bool:
     return (sum(kept) - 48 * len(kept) + sum(reverse[1::2].translate(_LUHN_DOUBLED))) % 10 == 0
 
 
+# _cards_ok checks every card candidate of a text at once, in C: each candidate's digits are padded
+# with zeros to _LUHN_WIDTH (which leaves its Luhn sum as it was and lines every candidate's digits up
+# from the right), the digits take their Luhn values (doubled ones by _LUHN_DOUBLED), and one big-int
+# product with 0x0101...01 adds up every _LUHN_WIDTH consecutive bytes: at most 9 * 20 = 180, so no
+# byte carries, and each candidate's sum lands in its own byte. A check per candidate cost 0.5 us.
+_LUHN_WIDTH = 20  # more than the 19 digits a card match can hold
+_DIGIT_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
+_ADD_WINDOW = int.from_bytes(b"\x01" * _LUHN_WIDTH, "big")
+_CARD_LENGTHS = range(13, 20)
+
+
+def _cards_ok(candidates: list[str]) -> list[bool]:
+    """[_card_ok(candidate) for candidate in candidates], computed for all of them at once."""
+    if not candidates:
+        return []
+    runs = "|".join(candidates).encode("ascii").translate(None, _PROBE_SEPARATORS).split(b"|")
+    padded = b"".join(map(bytes.zfill, runs, itertools.repeat(_LUHN_WIDTH)))
+    if len(padded) != _LUHN_WIDTH * len(runs):  # a run longer than the width: not a card match
+        return list(map(_card_ok, candidates))
+    values = bytearray(padded.translate(_DIGIT_VALUES))
+    values[0::2] = padded[0::2].translate(_LUHN_DOUBLED)  # even offsets: an odd distance from the right end
+    window_sums = (int.from_bytes(values, "big") * _ADD_WINDOW).to_bytes(len(values) + _LUHN_WIDTH, "big")
+    sums = window_sums[_LUHN_WIDTH::_LUHN_WIDTH]  # the sum of candidate k is byte (k + 1) * width
+    length_ok = map(_CARD_LENGTHS.__contains__, map(len, runs))
+    issuer_ok = map(_ISSUER_FIRST.__contains__, map(operator.itemgetter(0), runs))
+    luhn_ok = map((0).__eq__, map(operator.mod, sums, itertools.repeat(10)))
+    return list(map(all, zip(length_ok, issuer_ok, luhn_ok, strict=True)))
+
+
 # Every MMDD of a leap year: a set lookup per candidate, then 29 February needs a leap year.
 _MONTH_DAYS = frozenset(
     f"{month:02d}{day:02d}"
@@ -280,10 +309,12 @@ def _has_cue(text: str, start: int, end: int, cue: re.Pattern[str]) -> bool:
 
 
 def _nearest_before(text: str, start: int, cue: re.Pattern[str]) -> int | None:
-    last = None
-    for m in cue.finditer(text, max(0, start - _CUE_BEFORE), start):  # in order: the last one is the nearest
+    last = cue.search(text, max(0, start - _CUE_BEFORE), start)  # mostly None: one search settles it
+    if last is None:
+        return None
+    for m in cue.finditer(text, last.end(), start):  # in order: the last one is the nearest
         last = m
-    return None if last is None else start - last.end()
+    return start - last.end()
 
 
 def _nearest_after(text: str, end: int, cue: re.Pattern[str]) -> int | None:
@@ -312,9 +343,11 @@ def _account_context(text: str, start: int, end: int) -> bool:
 
 def _labelled_not_account(text: str, start: int) -> bool:
     """A bank grouping labelled as something else ("운송장번호 6012-3456-7890" is CJ's 4-4-4)."""
-    if _no_cue_near(text, start, start):
+    # No _no_cue_near first: its two searches cost more than this one where the text has cue words.
+    other = _nearest_before(text, start, _NOT_ACCOUNT_CUE_RE)
+    if other is None:  # nothing else labels it: the bank words before it need no search
         return False
-    return _closer(_nearest_before(text, start, _NOT_ACCOUNT_CUE_RE), _nearest_before(text, start, _ACCOUNT_CUE_RE))
+    return _closer(other, _nearest_before(text, start, _ACCOUNT_CUE_RE))
 
 
 def _labelled_not_card(text: str, start: int, end: int) -> bool:
@@ -476,6 +509,20 @@ def _drop_zero_width(text: str) -> tuple[str, _Deletions]:
     return "".join(parts), _Deletions(list(itertools.accumulate(map(len, parts[:-1]))))
 
 
+# Mathematical digits (U+1D7CE-1D7FF: bold, double-struck, sans-serif, sans-serif bold and monospace 0-9)
+# are outside the BMP, where str.translate looks every character up in the fold table one by one (an int
+# made, a dict lookup: 35 ms per MB). Text that holds no other non-ASCII character is folded in C
+# instead: in UTF-32 each such digit is the low byte 0xCE + 10 * block + digit (the high bytes 01 D7
+# 00), and every ASCII character is its own fold, so one translate of the low bytes is the probe.
+_NOT_ASCII_OR_MATH_DIGIT_RE = re.compile("[^\x00-\x7f\U0001d7ce-\U0001d7ff]")
+_MATH_DIGIT_LOW_BYTES = bytes(range(0x80)) + bytes(0xCE - 0x80) + bytes(b"0123456789" * 5)
+
+
+def _fold_math_digits(text: str) -> str:
+    """The fold of `text`, which holds only ASCII characters and mathematical digits."""
+    return text.encode("utf-32-le")[0::4].translate(_MATH_DIGIT_LOW_BYTES).decode("ascii")
+
+
 def _may_hold_spaced_digits(text: str) -> bool:
     """False when `text` surely has no run for _SPACED_DIGITS_RE (see _DIGIT_SEPARATOR_CLASSES)."""
     return b"sds" in text.encode("utf-8", "surrogatepass").translate(_DIGIT_SEPARATOR_CLASSES)
@@ -516,7 +563,12 @@ def _normalise(text: str) -> tuple[str, _Edits, str, _Deletions]:
         # Zero-width characters are the only ones the fold deletes: dropping them first (in C) keeps
         # the map back simple, and text that only had them needs no per-character translate.
         kept, fold_edits = _drop_zero_width(text)
-        folded = kept if kept.isascii() or _NEEDS_FOLD_RE.search(kept) is None else kept.translate(_FOLD_TABLE)
+        if kept.isascii() or _NEEDS_FOLD_RE.search(kept) is None:
+            folded = kept
+        elif _NOT_ASCII_OR_MATH_DIGIT_RE.search(kept) is None:
+            folded = _fold_math_digits(kept)
+        else:
+            folded = kept.translate(_FOLD_TABLE)
     probe, joined_edits = _join_spaced_digits(folded)
     return probe, joined_edits, folded, fold_edits
 
@@ -558,35 +610,71 @@ def _find_numbers(text: str) -> list[tuple[PiiKind, list[_Span]]]:
     rrns: list[_Span] = []
     frns: list[_Span] = []
     cards: list[_Span] = []
-    accounts: list[_Span] = []
-    # Whether the whole text has no cue word: looked up (two scans of the text) once there are enough
-    # account candidates to pay for it; until then each candidate checks its own window.
-    cue_free = False
-    unchecked = _CANDIDATES_BEFORE_CUE_SCAN
+    # Card shapes are checked all at once after the pass (see _cards_ok). Their text and span are kept,
+    # not the match: 10^5 live match objects would make each garbage-collector pass expensive.
+    card_texts: list[str] = []
+    card_text_spans: list[_Span] = []
+    account_shapes: list[re.Match[str]] = []  # checked after the cards (see _account_spans)
     for m in _NUMBER_RE.finditer(text):
-        start = m.start()
         shape = m.lastgroup  # the outermost group of the alternative that matched
-        card_shape = m if shape == "card" else None
+        if shape == "card":
+            card_texts.append(m.group())
+            card_text_spans.append(m.span())
+            continue
         if shape == "rrn_g":
+            start = m.start()
             gender = m.group("rrn_g")
             if _birth_date_ok(text[start : start + 6], gender):
                 (rrns if gender in "1234" else frns).append(m.span())
                 continue
             card_shape = _CARD_RE.match(text, start)  # not a birth date: maybe the same digits are a card
-        if card_shape is not None:
-            card = _card_span(text, card_shape)
+            card = None if card_shape is None else _card_span(text, card_shape)
             if card is not None:
                 cards.append(card)
                 continue
-        account_shape = m if shape == "acct_grouped" or shape == "acct_run" else _ACCOUNT_RE.match(text, start)
-        if account_shape is None:
+            account_shape = _ACCOUNT_RE.match(text, start)
+            if account_shape is not None:
+                account_shapes.append(account_shape)
+        else:
+            account_shapes.append(m)
+    checked_cards: list[_Span] = []
+    late_accounts: list[re.Match[str]] = []  # card shapes that are no card but may be an account
+    for span, candidate, ok in zip(card_text_spans, card_texts, _cards_ok(card_texts), strict=True):
+        # An unbroken run (all digits: the grouped shapes have separators) may be labelled as no card.
+        if ok and not candidate.isdigit():  # what _card_span finds, without the call
+            checked_cards.append(span)
             continue
+        card_shape = _CARD_RE.match(text, span[0])  # the same match: _NUMBER_RE's card alternative
+        card = None if card_shape is None else _card_span(text, card_shape)
+        if card is not None:
+            checked_cards.append(card)
+            continue
+        account_shape = _ACCOUNT_RE.match(text, span[0])
+        if account_shape is not None:
+            late_accounts.append(account_shape)
+    # Each list is in text order; two runs are merged by one sort (linear for Timsort).
+    cards = sorted(cards + checked_cards) if cards else checked_cards
+    if late_accounts:
+        account_shapes = sorted(account_shapes + late_accounts, key=re.Match.start)
+    accounts = _account_spans(text, account_shapes)
+    return [(PiiKind.RRN, rrns), (PiiKind.FRN, frns), (PiiKind.CARD, cards), (PiiKind.ACCOUNT, accounts)]
+
+
+def _account_spans(text: str, account_shapes: list[re.Match[str]]) -> list[_Span]:
+    """The account-shaped matches that are accounts (see _is_account)."""
+    accounts: list[_Span] = []
+    # Whether the whole text has no cue word: looked up (two scans of the text) once there are enough
+    # account candidates to pay for it; until then each candidate checks its own window. Either way
+    # the answer is the same, so the order the candidates come in does not matter.
+    cue_free = False
+    unchecked = _CANDIDATES_BEFORE_CUE_SCAN
+    for account_shape in account_shapes:
         unchecked -= 1
         if unchecked == 0:
             cue_free = _no_cue_near(text, 0, len(text))
         if _is_account(text, account_shape, cue_free):
             accounts.append(account_shape.span())
-    return [(PiiKind.RRN, rrns), (PiiKind.FRN, frns), (PiiKind.CARD, cards), (PiiKind.ACCOUNT, accounts)]
+    return accounts
 
 
 def _find_phone_spans(text: str) -> tuple[PiiKind, list[_Span]]:
@@ -606,38 +694,53 @@ def _find_all(text: str) -> list[tuple[PiiKind, list[_Span]]]:
     return [rrns, frns, cards, _find_phone_spans(text), accounts, *_find_emails(text)]
 
 
-def _overlaps(starts: list[int], ends: list[int], start: int, end: int) -> bool:
-    """Whether [start, end) overlaps one of the sorted, non-overlapping spans: only its two neighbours
-    can, found by bisection."""
+_AFTER_ALL = 1 << 62  # a start after any text: the right-hand sentinel of _free_of
+
+
+def _free_of(starts: list[int], ends: list[int], spans: list[_Span]) -> list[_Span]:
+    """The spans that overlap none of the chosen ones (`starts`/`ends`: sorted, non-overlapping).
+
+    Only a span's two neighbours among the chosen can overlap it, found by bisection. The bisections
+    and comparisons run as map() passes, in C: dense text has a span every few characters. Sentinels
+    give every span two neighbours: bisect_right(bounded_starts, start) is at least 1 and at most
+    len(starts) + 1, where bounded_starts[at] is the next chosen start and prev_ends[at] the end of
+    the previous chosen span (-1: none).
+    """
     if not starts:
-        return False
-    at = bisect.bisect_right(starts, start)
-    return (at > 0 and ends[at - 1] > start) or (at < len(starts) and starts[at] < end)
+        return spans
+    bounded_starts = [-1, *starts, _AFTER_ALL]
+    prev_ends = [-1, -1, *ends]
+    span_starts = list(map(operator.itemgetter(0), spans))
+    span_ends = map(operator.itemgetter(1), spans)
+    at = list(map(bisect.bisect_right, itertools.repeat(bounded_starts), span_starts))
+    clear_before = map(operator.le, map(prev_ends.__getitem__, at), span_starts)
+    clear_after = map(operator.ge, map(bounded_starts.__getitem__, at), span_ends)
+    return list(itertools.compress(spans, map(operator.and_, clear_before, clear_after)))
 
 
 def _select(levels: list[tuple[PiiKind, list[_Span]]]) -> tuple[list[_Span], list[PiiKind]]:
     """Keep the highest-precedence spans that do not overlap, in text order (spans, kind of each).
 
     `levels` is in precedence order; each level's spans are sorted and do not overlap each other.
-    Each span is checked against the chosen ones by bisection and each level is merged in with one
-    sort of two sorted runs (linear for Timsort): O(n log n) in all, where checking every span against
-    every chosen one was quadratic.
+    Each span is checked against the kept spans of every higher level by bisection (see _free_of) and
+    the kept spans are sorted once: O(n log n) in all, where checking every span against every chosen
+    one was quadratic.
     """
     filled = [(kind, spans) for kind, spans in levels if spans]
     if len(filled) == 1:  # the common case: one kind, nothing to resolve
         kind, spans = filled[0]
         return spans, [kind] * len(spans)
-    # (start, end, level): tuples of ints only, which the garbage collector stops tracking; ones holding
-    # an enum member stay tracked, and 10^5 of them make its passes expensive.
-    chosen: list[tuple[int, int, int]] = []
-    starts: list[int] = []
+    starts: list[int] = []  # of the kept spans, sorted; they never overlap, so their ends sort alike
     ends: list[int] = []
-    for level, (_, spans) in enumerate(filled):
-        free = [(start, end, level) for start, end in spans if not _overlaps(starts, ends, start, end)]
-        chosen = sorted(chosen + free)
-        starts = [cand[0] for cand in chosen]
-        ends = [cand[1] for cand in chosen]
-    return [(start, end) for start, end, _ in chosen], [filled[level][0] for _, _, level in chosen]
+    kind_of: dict[_Span, PiiKind] = {}  # kept span -> kind; kept spans never overlap, so they differ
+    for kind, spans in filled:
+        free = _free_of(starts, ends, spans)
+        # Plain ints, two sorted runs each: Timsort merges them faster than tuples of (start, end, kind).
+        starts = sorted([*starts, *map(operator.itemgetter(0), free)])
+        ends = sorted([*ends, *map(operator.itemgetter(1), free)])
+        kind_of.update(dict.fromkeys(free, kind))
+    chosen = sorted(kind_of)  # a few sorted runs, merged by Timsort
+    return chosen, list(map(kind_of.__getitem__, chosen))
 
 
 # --- public API ----------------------------------------------------------------------------------
@@ -646,20 +749,22 @@ def _select(levels: list[tuple[PiiKind, list[_Span]]]) -> tuple[list[_Span], lis
 _MAY_HOLD_PII = re.compile(r"[\d@\u00b2\u00b3\u00b9\u2070\u2074-\u2079\u2080-\u2089\u2460-\u2468\u24ea\ufe6b\uff20]")
 
 
-def _source_spans(
+def _source_bounds(
     spans: list[_Span], text: str, probe_edits: _Edits, folded: str, fold_edits: _Deletions
-) -> list[_Span]:
-    """Probe spans -> spans of `text`: a span covers the source of its first to its last character."""
+) -> tuple[list[int], list[int]]:
+    """Probe spans -> (starts, ends) in `text`: a span covers the source of its first to its last
+    character. Two lists of ints: where the offsets are mapped back, zipping them into 10^5 new
+    (start, end) tuples cost more than _replace reading the lists directly."""
+    firsts = list(map(operator.itemgetter(0), spans))
     if not probe_edits and not fold_edits:
-        return spans
-    firsts = [start for start, _ in spans]
-    lasts = [end - 1 for _, end in spans]
+        return firsts, list(map(operator.itemgetter(1), spans))
+    lasts = list(map((-1).__add__, map(operator.itemgetter(1), spans)))  # map passes, in C
     if probe_edits:
         firsts = [probe_edits.to_source(first, folded) for first in firsts]
         lasts = [probe_edits.to_source(last, folded) for last in lasts]
     if fold_edits:
         firsts, lasts = fold_edits.to_source(firsts, lasts)
-    return list(zip(firsts, map((1).__add__, lasts), strict=True))
+    return firsts, list(map((1).__add__, lasts))
 
 
 def mask_pii(text: str) -> MaskResult:
@@ -677,26 +782,25 @@ def mask_pii(text: str) -> MaskResult:
     spans, kinds = _select(_find_all(probe))
     if not spans:
         return MaskResult(text=text, findings=[], originals={})
-    return _replace(text, _source_spans(spans, text, probe_edits, folded, fold_edits), kinds)
+    return _replace(text, *_source_bounds(spans, text, probe_edits, folded, fold_edits), kinds)
 
 
-def _replace(text: str, spans: list[_Span], kinds: list[PiiKind]) -> MaskResult:
-    """The result for findings at `spans` of `text` (sorted, not overlapping).
+def _replace(text: str, starts: list[int], ends: list[int], kinds: list[PiiKind]) -> MaskResult:
+    """The result for findings at starts[i]:ends[i] of `text` (sorted, not overlapping).
 
     Dense text has a finding every few characters: the placeholders are numbered by dict and map
     passes (in C), and one plain loop, which measured fastest for it, cuts the text between them.
     """
-    values = [text[start:end] for start, end in spans]
+    values = [text[start:end] for start, end in zip(starts, ends, strict=True)]
     placeholders, originals = _placeholders(kinds, values)
     pieces: list[str] = []
     add_piece = pieces.append  # bound once: this loop is the hot one
     cursor = 0
-    for (start, end), placeholder in zip(spans, placeholders, strict=True):
+    for start, end, placeholder in zip(starts, ends, placeholders, strict=True):
         add_piece(text[cursor:start])
         add_piece(placeholder)
         cursor = end
     pieces.append(text[cursor:])
-    starts, ends = map(operator.itemgetter(0), spans), map(operator.itemgetter(1), spans)
     findings = list(map(PiiFinding, kinds, starts, ends, placeholders))
     return MaskResult(text="".join(pieces), findings=findings, originals=originals)
 
@@ -708,14 +812,25 @@ def _placeholders(kinds: list[PiiKind], values: list[str]) -> tuple[list[str], d
         return [], {}
     kind = kinds[0]
     if kinds.count(kind) == len(kinds):  # one kind, the common case: the value alone is the key
-        names = _numbered(kind, values)
+        first_seen = dict.fromkeys(values)
+        if len(first_seen) == len(values):  # no value repeats: the placeholders are numbered in order
+            placeholders = _placeholder_names(kind, len(values))
+            return placeholders, dict(zip(placeholders, values, strict=True))
+        names = dict(zip(first_seen, _placeholder_names(kind, len(first_seen)), strict=True))
         return list(map(names.__getitem__, values)), dict(zip(names.values(), names, strict=True))
+    present = [kind for kind in PiiKind if kind in kinds]
+    if len(set(values)) == len(values):  # no value repeats: each kind's placeholders are numbered in order
+        names = {}
+        for kind in present:
+            kind_values = list(itertools.compress(values, map(operator.is_, kinds, itertools.repeat(kind))))
+            names.update(zip(kind_values, _placeholder_names(kind, len(kind_values)), strict=True))
+        placeholders = list(map(names.__getitem__, values))
+        return placeholders, dict(zip(placeholders, values, strict=True))
     keys = list(map(operator.add, kinds, values))  # "PHONE010-...": no kind's name starts another's
     names = {}
-    for kind in PiiKind:
-        if kind in kinds:
-            same_kind = itertools.compress(keys, map(operator.is_, kinds, itertools.repeat(kind)))
-            names.update(_numbered(kind, same_kind))
+    for kind in present:
+        same_kind = itertools.compress(keys, map(operator.is_, kinds, itertools.repeat(kind)))
+        names.update(_numbered(kind, same_kind))
     placeholders = list(map(names.__getitem__, keys))
     return placeholders, dict(zip(placeholders, values, strict=True))  # a repeat stores the same value again
 
@@ -723,8 +838,13 @@ def _placeholders(kinds: list[PiiKind], values: list[str]) -> tuple[list[str], d
 def _numbered(kind: PiiKind, keys: Iterable[str]) -> dict[str, str]:
     """key -> "<KIND_n>", n counting the distinct keys in order of first appearance."""
     first_seen = dict.fromkeys(keys)
+    return dict(zip(first_seen, _placeholder_names(kind, len(first_seen)), strict=True))
+
+
+def _placeholder_names(kind: PiiKind, count: int) -> list[str]:
+    """["<KIND_1>", ..., "<KIND_count>"]."""
     opener = _PLACEHOLDER_OPEN[kind]
-    return dict(zip(first_seen, [f"{opener}{n}>" for n in range(1, len(first_seen) + 1)], strict=True))
+    return [f"{opener}{n}>" for n in range(1, count + 1)]
 
 
 def partial_mask(kind: PiiKind, value: str) -> str:
