@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from core.messages import Text
-from tests.web.conftest import Running, running_gateway, serve
+from core.settings import Settings
+from sangdam.app import build_app, build_gateway
+from tests.web.conftest import SECRET, SECRET_ENV, Running, running_gateway, serve
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -408,3 +410,37 @@ async def test_widget_resets_when_the_server_lost_the_conversation_log(browser: 
     assert await customer_bubbles(page) == ["고마워요"]
     assert await widget(page).get_by_text("상담직원이에요. 다시 이어서", exact=False).count() == 1
     await context.close()
+
+
+async def test_faq_card_shows_the_gateways_png(browser: Any) -> None:
+    """An FAQ card's image in the real widget (Chromium): the pack's own PNG, fetched from the gateway.
+
+    The gateway is configured with a public URL (as behind a proxy); the browser's requests to that
+    address are forwarded to the gateway under test, so the image shown is the one GET /media/... served.
+    """
+    public = "https://cs.nuri.example"
+    settings = Settings(public_url=public, channels={"web": {"enabled": True, "secret_env": SECRET_ENV}})
+    async with serve(build_app(build_gateway(settings, {SECRET_ENV: SECRET}))) as base:
+        page = await (await browser.new_context(viewport={"width": 1280, "height": 800}, locale="ko-KR")).new_page()
+        served: list[tuple[str, int, str]] = []
+
+        async def to_gateway(route: Any) -> None:
+            path = route.request.url[len(public) :]
+            response = await route.fetch(url=base + path)
+            served.append((path, response.status, response.headers.get("content-type", "")))
+            await route.fulfill(response=response)
+
+        await page.route(f"{public}/**", to_gateway)
+        await page.goto(base + "/")
+        await open_widget(page)
+        box = widget(page).get_by_role("textbox", name="메시지 입력")
+        await box.fill("공유기 리셋 버튼 어디 있어요?")
+        await box.press("Enter")
+        image = widget(page).locator(f'img[src="{public}/media/ax3000-reset-button.png"]')
+        await image.wait_for()
+        await page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=await image.element_handle())
+        size = await image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+        assert size == [800, 400]
+        assert ("/media/ax3000-reset-button.png", 200, "image/png") in served
+        await image.scroll_into_view_if_needed()
+        await shot(page, "faq-card-image")
